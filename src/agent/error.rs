@@ -1,0 +1,84 @@
+//! The errors the REST API answers with: each variant's `Display` is the exact body
+//! text of `rest-api-v1.md` §1.5 and `status()` sits beside it.
+//!
+//! Handlers return `Result<_, ApiError>`; turning an error into a response has no side
+//! effects (logging happens in the tracing layer).
+
+use crate::agent::process::ProcessError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("key({0}) required.")]
+    KeyRequired(String),
+    /// `value` is already rendered: a string verbatim, anything else as compact JSON.
+    #[error("invalid key({key}): {value}.")]
+    InvalidKey { key: String, value: String },
+    #[error("Not in json format.")]
+    NotJson,
+    #[error("Request entity too large.")]
+    PayloadTooLarge,
+    #[error("command error: {0}")]
+    Command(String),
+    /// The id exactly as the original printed it: the parsed integer (`01` → `1`).
+    #[error("sec_id {0} not found.")]
+    SecondaryNotFound(String),
+    #[error("primary not found.")]
+    PrimaryNotFound,
+    /// The path relative to the original's mount point, already quoted like Python.
+    #[error("Not found: {0}")]
+    RouteNotFound(String),
+    /// Carries the `Allow` header value.
+    #[error("Method not allowed.")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error("Internal Server Error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::KeyRequired(_)
+            | ApiError::InvalidKey { .. }
+            | ApiError::NotJson
+            | ApiError::Command(_) => StatusCode::BAD_REQUEST,
+            ApiError::SecondaryNotFound(_) | ApiError::PrimaryNotFound | ApiError::RouteNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Process(e) => e.status(),
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// `invalid key(<key>): <value>.` with the value rendered as the spec says.
+    pub fn invalid(key: &str, value: &serde_json::Value) -> Self {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        ApiError::InvalidKey { key: key.to_owned(), value }
+    }
+
+    pub fn required(key: &str) -> Self {
+        ApiError::KeyRequired(key.to_owned())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), self.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        if let ApiError::MethodNotAllowed(allow) = &self {
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                headers.insert(header::ALLOW, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,134 @@
+//! The handle through which everything else talks to one SPP process.
+//!
+//! A `ProcessHandle` is cheap to clone; it queues a command for the process's actor
+//! (`actor.rs`, the only owner of the socket) and waits for the reply. The queue is
+//! bounded: when it is full the caller gets `Busy` at once instead of waiting.
+
+use crate::proc_type::ProcName;
+use axum::http::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// What a process answered to one command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A complete JSON value (NULs removed, parsed with member order kept).
+    Json(Value),
+    /// A non-JSON reply of primary/nfv (an echo of the tokenized command); interior NUL
+    /// token separators are rendered as spaces, trailing NULs removed.
+    Text(String),
+}
+
+/// Why a command did not produce a usable reply. Display texts are the REST bodies.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{proc} did not reply within {ms} ms")]
+    Timeout { proc: ProcName, ms: u128 },
+    #[error("connection to {proc} lost")]
+    Disconnected { proc: ProcName },
+    #[error("{proc} is busy")]
+    Busy { proc: ProcName },
+    #[error("invalid reply from {proc}: {reason}")]
+    BadReply { proc: ProcName, reason: String },
+}
+
+impl ProcessError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProcessError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ProcessError::Disconnected { .. } | ProcessError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ProcessError::BadReply { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// A short label for logs and metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ProcessError::Timeout { .. } => "timeout",
+            ProcessError::Disconnected { .. } => "disconnected",
+            ProcessError::Busy { .. } => "busy",
+            ProcessError::BadReply { .. } => "bad_reply",
+        }
+    }
+}
+
+/// One queued command and where its reply goes.
+pub(crate) struct Job {
+    pub command: String,
+    pub deadline: Duration,
+    /// `exit`: after the reply (or EOF, or the deadline) the actor closes and deregisters.
+    pub is_exit: bool,
+    pub reply: oneshot::Sender<Result<Reply, ProcessError>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProcessHandle {
+    name: ProcName,
+    generation: u64,
+    jobs: mpsc::Sender<Job>,
+    /// Cancelling closes the connection; the actor then deregisters itself.
+    close: CancellationToken,
+    command_timeout: Duration,
+    exit_timeout: Duration,
+}
+
+impl ProcessHandle {
+    pub(crate) fn new(
+        name: ProcName,
+        generation: u64,
+        jobs: mpsc::Sender<Job>,
+        close: CancellationToken,
+        timeouts: (Duration, Duration),
+    ) -> Self {
+        ProcessHandle { name, generation, jobs, close, command_timeout: timeouts.0, exit_timeout: timeouts.1 }
+    }
+
+    pub fn name(&self) -> ProcName {
+        self.name
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Sends `command` (already validated) and waits for its reply under the command
+    /// deadline. On timeout or I/O failure the connection is closed and the process
+    /// deregistered before this returns.
+    pub async fn call(&self, command: String) -> Result<Reply, ProcessError> {
+        self.submit(command, self.command_timeout, false).await
+    }
+
+    /// Sends `exit`. The process is gone afterwards whatever happens: reply, EOF and
+    /// deadline all count as success (it is terminating).
+    pub async fn exit(&self) {
+        let _ = self.submit("exit".to_owned(), self.exit_timeout, true).await;
+        self.close.cancel();
+    }
+
+    /// Drops the connection after an unusable reply, so that whatever the process sends
+    /// later cannot be taken for the answer to another command.
+    pub fn invalidate(&self) {
+        self.close.cancel();
+    }
+
+    async fn submit(
+        &self,
+        command: String,
+        deadline: Duration,
+        is_exit: bool,
+    ) -> Result<Reply, ProcessError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { command, deadline, is_exit, reply };
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(ProcessError::Busy { proc: self.name }),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(ProcessError::Disconnected { proc: self.name });
+            }
+        }
+        // The actor always answers a job it took; a dropped sender means it died.
+        answer.await.unwrap_or(Err(ProcessError::Disconnected { proc: self.name }))
+    }
+}

@@ -1,0 +1,13 @@
+//! spp-ctl: the controller of SPP (Soft Patch Panel).
+//!
+//! The binary has several roles; each lives in its own module tree. `agent` is the
+//! drop-in replacement for the original Python spp-ctl, `sim` simulates SPP processes.
+//! Pieces used by more than one role sit at the top level.
+
+pub mod agent;
+pub mod cli;
+pub mod logging;
+pub mod proc_type;
+pub mod pyjson;
+pub mod shutdown;
+pub mod sim;
