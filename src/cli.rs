@@ -1,1 +1,93 @@
-//! TODO
+//! Command-line flags (clap), every one also readable from an `SPP_CTL_*` variable.
+//!
+//! Raw values only; `agent::config` turns them into a validated `AgentConfig`.
+//! `spp-ctl [-b ADDR] [-p 5555] [-s 6666] [-a 7777]` without a subcommand is the agent,
+//! exactly like the original Python spp-ctl.
+
+use crate::logging::LogFormat;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spp-ctl",
+    version,
+    about = "Controller of SPP (Soft Patch Panel): REST API v1 agent and simulator"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Without a subcommand: run the agent (options as for `spp-ctl agent`).
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent (the default): SPP ports and the REST API v1.
+    Agent(AgentArgs),
+    /// Run simulated SPP processes that connect to an agent.
+    Sim(crate::sim::SimArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// Address to bind all ports to (IPv4; SPP processes cannot use IPv6).
+    #[arg(short = 'b', long = "bind-addr", env = "SPP_CTL_BIND_ADDR", default_value = "localhost")]
+    pub bind_addr: String,
+    /// Port for spp_primary.
+    #[arg(short = 'p', long = "pri-port", env = "SPP_CTL_PRI_PORT", default_value_t = 5555)]
+    pub pri_port: u16,
+    /// Port for secondary processes (spp_nfv, spp_vf, spp_mirror, spp_pcap).
+    #[arg(short = 's', long = "sec-port", env = "SPP_CTL_SEC_PORT", default_value_t = 6666)]
+    pub sec_port: u16,
+    /// Port of the REST API.
+    #[arg(short = 'a', long = "api-port", env = "SPP_CTL_API_PORT", default_value_t = 7777)]
+    pub api_port: u16,
+    /// Deadline of every SPP command (e.g. 5s, 500ms).
+    #[arg(long, env = "SPP_CTL_COMMAND_TIMEOUT", default_value = "5s")]
+    pub command_timeout: String,
+    /// Deadline of `exit`; the process counts as gone afterwards anyway.
+    #[arg(long, env = "SPP_CTL_EXIT_TIMEOUT", default_value = "2s")]
+    pub exit_timeout: String,
+    /// Deadline of the `_get_client_id` handshake of a secondary.
+    #[arg(long, env = "SPP_CTL_HANDSHAKE_TIMEOUT", default_value = "2s")]
+    pub handshake_timeout: String,
+    /// Commands that may wait for one process; more get 503.
+    #[arg(long, env = "SPP_CTL_QUEUE_DEPTH", default_value_t = 64)]
+    pub queue_depth: usize,
+    /// Reply frame size of spp_primary/spp_nfv (32768; 2048 for SPP before 2020).
+    #[arg(long, env = "SPP_CTL_FRAME_SIZE", default_value_t = 32768)]
+    pub frame_size: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SPP_CTL_BODY_LIMIT", default_value_t = 1 << 20)]
+    pub body_limit: usize,
+    /// Time a client has to send a request head.
+    #[arg(long, env = "SPP_CTL_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: String,
+    /// Concurrent HTTP connections.
+    #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value = "10s")]
+    pub grace_period: String,
+    /// Name reported by GET /info (default: the machine's host name).
+    #[arg(long, env = "SPP_CTL_HOST_NAME")]
+    pub host_name: Option<String>,
+    /// Attach simulated processes (primary, nfv 1, vf 2, mirror 3, pcap 4): a demo
+    /// without DPDK.
+    #[arg(long, env = "SPP_CTL_SIMULATE")]
+    pub simulate: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, env = "SPP_CTL_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log level or filter (RUST_LOG wins when set).
+    #[arg(long, env = "SPP_CTL_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod http_server;
 pub mod logging;
 pub mod proc_type;
 pub mod pyjson;

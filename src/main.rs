@@ -1,1 +1,75 @@
-fn main() {}
+//! Entry point: flags → logging → role.
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+use spp_ctl::agent::{self, AgentConfig, Listeners};
+use spp_ctl::cli::{AgentArgs, Cli, Command};
+use spp_ctl::{logging, shutdown, sim};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(anyhow!(e).context("cannot start the async runtime")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("spp-ctl: {e:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Agent(cli.agent)) {
+        Command::Agent(args) => run_agent(args).await,
+        Command::Sim(args) => {
+            logging::init(logging::LogFormat::Text, "info");
+            sim::run(args, shutdown::on_signals()).await
+        }
+    }
+}
+
+async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
+    let config = AgentConfig::from_args(&args).map_err(|e| anyhow!(e))?;
+    logging::init(args.log.log_format, &args.log.log_level);
+    let ip = resolve_ipv4(&args.bind_addr).await?;
+    let listeners = Listeners {
+        primary: bind(ip, args.pri_port, "primary").await?,
+        secondary: bind(ip, args.sec_port, "secondary").await?,
+        api: bind(ip, args.api_port, "API").await?,
+    };
+    let shutdown = shutdown::on_signals();
+    let running = agent::start(config, listeners, shutdown.clone())?;
+    if args.simulate {
+        let addrs = running.addresses;
+        sim::attach_default(reachable(addrs.primary), reachable(addrs.secondary), shutdown);
+    }
+    running.wait().await;
+    Ok(())
+}
+
+/// SPP processes parse the controller address with `inet_addr()`: IPv4 only.
+async fn resolve_ipv4(host: &str) -> anyhow::Result<IpAddr> {
+    let mut addrs =
+        tokio::net::lookup_host((host, 0)).await.with_context(|| format!("cannot resolve {host}"))?;
+    addrs
+        .find(|a| a.is_ipv4())
+        .map(|a| a.ip())
+        .ok_or_else(|| anyhow!("{host} has no IPv4 address (SPP processes speak IPv4 only)"))
+}
+
+async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((ip, port)).await.with_context(|| format!("cannot bind the {what} port {ip}:{port}"))
+}
+
+/// Where a local client can reach a listener bound to `addr` (0.0.0.0 → loopback).
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() { SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())) } else { addr }
+}

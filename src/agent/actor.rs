@@ -1,1 +1,268 @@
-//! TODO
+//! The actor that owns one SPP connection: it takes commands from its queue one at a
+//! time, writes each with a single write, reads the reply through the codec under the
+//! command's deadline, and answers the caller.
+//!
+//! When anything goes wrong (deadline, EOF, I/O error, an unusable reply, bytes nobody
+//! asked for) it deregisters the process *before* answering and closes the socket, so a
+//! late reply can never be read as the answer to the next command. The process
+//! reconnects by itself.
+
+use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
+use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply};
+use crate::agent::registry::Registry;
+use crate::proc_type::ProcName;
+use bytes::{Buf, BytesMut};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+/// Settings an actor needs from the agent's configuration.
+#[derive(Clone, Debug)]
+pub struct ActorSettings {
+    pub command_timeout: Duration,
+    pub exit_timeout: Duration,
+    pub queue_depth: usize,
+    /// How long a text reply may stay quiet after its NULs before it counts as complete.
+    pub text_grace: Duration,
+}
+
+/// A connected, identified process: its stream, the decoder that read its handshake
+/// (if any) and bytes already read past it.
+pub struct Connection<S> {
+    pub name: ProcName,
+    pub peer: String,
+    pub stream: S,
+    pub decoder: ReplyDecoder,
+    pub pending: BytesMut,
+}
+
+/// Registers the process and starts its actor. Registration happens before the actor
+/// runs, so an immediate EOF deregisters this very entry. Returns the entry replaced.
+pub fn attach<S>(conn: Connection<S>, registry: &Registry, settings: &ActorSettings) -> Option<ProcessHandle>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, jobs) = mpsc::channel(settings.queue_depth.max(1));
+    let close = CancellationToken::new();
+    let generation = registry.next_generation();
+    let timeouts = (settings.command_timeout, settings.exit_timeout);
+    let handle = ProcessHandle::new(conn.name, generation, tx, close.clone(), timeouts);
+    let replaced = registry.register(handle);
+    let span = info_span!("spp", proc = %conn.name, peer = %conn.peer, generation);
+    let framed = conn.decoder.frame_size().is_some();
+    // A process without frames sends its whole reply with one send(): nothing to wait for.
+    let text_grace = if framed { settings.text_grace } else { Duration::ZERO };
+    let actor = Actor {
+        name: conn.name,
+        generation,
+        stream: conn.stream,
+        decoder: conn.decoder,
+        buf: conn.pending,
+        jobs,
+        close,
+        registry: registry.clone(),
+        text_grace,
+        framed,
+    };
+    tokio::spawn(actor.run().instrument(span));
+    replaced
+}
+
+struct Actor<S> {
+    name: ProcName,
+    generation: u64,
+    stream: S,
+    decoder: ReplyDecoder,
+    buf: BytesMut,
+    jobs: mpsc::Receiver<Job>,
+    close: CancellationToken,
+    registry: Registry,
+    text_grace: Duration,
+    /// Primary and nfv: replies come in NUL-padded frames.
+    framed: bool,
+}
+
+/// Why an exchange failed; each one ends the connection.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("the connection was closed by the process")]
+    Eof,
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    #[error("{0}")]
+    BadReply(String),
+    #[error("no reply within the deadline")]
+    Timeout,
+}
+
+enum Event {
+    Close,
+    Job(Option<Job>),
+    Read(std::io::Result<usize>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
+    async fn run(mut self) {
+        info!("process connected");
+        let reason = self.serve().await;
+        self.registry.deregister(self.name, self.generation);
+        info!(reason, "process disconnected");
+    }
+
+    /// Serves jobs until the connection must end; returns why.
+    async fn serve(&mut self) -> String {
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = self.close.cancelled() => Event::Close,
+                job = self.jobs.recv() => Event::Job(job),
+                read = self.stream.read_buf(&mut self.buf) => Event::Read(read),
+            };
+            let failure = match event {
+                Event::Close => return "closed by the agent".to_owned(),
+                Event::Job(None) => return "no handle left".to_owned(),
+                Event::Job(Some(job)) => match self.run_job(job).await {
+                    Some(reason) => return reason,
+                    None => continue,
+                },
+                Event::Read(Ok(0)) => Failure::Eof,
+                Event::Read(Ok(_)) => match self.feed_idle() {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                },
+                Event::Read(Err(e)) => Failure::Io(e),
+            };
+            return failure.to_string();
+        }
+    }
+
+    /// Runs one command; returns a reason when the connection must end.
+    async fn run_job(&mut self, job: Job) -> Option<String> {
+        if job.reply.is_closed() {
+            debug!(command = %job.command, "caller gone before sending; skipped");
+            return None;
+        }
+        let deadline = Instant::now() + job.deadline;
+        let result = match timeout_at(deadline, self.exchange(&job.command)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Timeout),
+        };
+        let (answer, end) = match result {
+            Ok(reply) if job.is_exit => (Ok(reply), Some("exit".to_owned())),
+            Ok(reply) => (Ok(reply), self.trailing_bytes()),
+            Err(failure) => {
+                warn!(command = %job.command, error = %failure, "command failed");
+                let end = if job.is_exit { "exit".to_owned() } else { failure.to_string() };
+                (self.error_for(&failure, job.deadline), Some(end))
+            }
+        };
+        if end.is_some() {
+            self.registry.deregister(self.name, self.generation);
+        }
+        let _ = job.reply.send(answer);
+        end
+    }
+
+    fn error_for(&self, failure: &Failure, deadline: Duration) -> Result<Reply, ProcessError> {
+        let proc = self.name;
+        Err(match failure {
+            Failure::Timeout => ProcessError::Timeout { proc, ms: deadline.as_millis() },
+            Failure::BadReply(reason) => ProcessError::BadReply { proc, reason: reason.clone() },
+            Failure::Eof | Failure::Io(_) | Failure::Frame(_) => ProcessError::Disconnected { proc },
+        })
+    }
+
+    /// A process without frames must send nothing after its reply.
+    fn trailing_bytes(&self) -> Option<String> {
+        (!self.framed && !self.buf.is_empty())
+            .then(|| format!("{} unexpected bytes after the reply", self.buf.len()))
+    }
+
+    async fn exchange(&mut self, command: &str) -> Result<Reply, Failure> {
+        self.settle_padding().await?;
+        self.decoder.begin();
+        debug!(command, "send");
+        self.stream.write_all(command.as_bytes()).await?;
+        self.stream.flush().await?;
+        loop {
+            let (used, progress) = self.decoder.feed(&self.buf)?;
+            self.buf.advance(used);
+            let text_pending = match progress {
+                Progress::Complete(raw) => return into_reply(raw),
+                Progress::TextPadding => true,
+                Progress::Incomplete => false,
+            };
+            if text_pending {
+                match timeout(self.text_grace, self.stream.read_buf(&mut self.buf)).await {
+                    Ok(read) => self.check_read(read)?,
+                    Err(_) => return into_reply(self.decoder.finish_text()),
+                }
+            } else {
+                let read = self.stream.read_buf(&mut self.buf).await;
+                self.check_read(read)?;
+            }
+        }
+    }
+
+    /// Waits for the NUL padding still owed by the previous frame. If it does not come
+    /// within the grace period, the peer's frames are smaller than configured.
+    async fn settle_padding(&mut self) -> Result<(), Failure> {
+        self.feed_idle()?;
+        while self.decoder.debt() > 0 {
+            match timeout(self.text_grace, self.stream.read_buf(&mut self.buf)).await {
+                Ok(read) => {
+                    self.check_read(read)?;
+                    self.feed_idle()?;
+                }
+                Err(_) => {
+                    warn!(
+                        missing = self.decoder.debt(),
+                        "frame shorter than configured; skipping NULs from now on"
+                    );
+                    self.decoder.forget_frame_size();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumes bytes that arrived while no command was outstanding.
+    fn feed_idle(&mut self) -> Result<(), Failure> {
+        let (used, _) = self.decoder.feed(&self.buf)?;
+        self.buf.advance(used);
+        let leftover = self.decoder.take_leftover();
+        if leftover > 0 {
+            debug!(leftover, "ignored command text left inside a reply frame");
+        }
+        Ok(())
+    }
+
+    fn check_read(&self, read: std::io::Result<usize>) -> Result<(), Failure> {
+        match read? {
+            0 => Err(Failure::Eof),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn into_reply(raw: RawReply) -> Result<Reply, Failure> {
+    match raw {
+        RawReply::Text(text) => Ok(Reply::Text(text)),
+        RawReply::Json(bytes) => {
+            let text =
+                std::str::from_utf8(&bytes).map_err(|_| Failure::BadReply("invalid UTF-8".to_owned()))?;
+            serde_json::from_str(text)
+                .map(Reply::Json)
+                .map_err(|e| Failure::BadReply(format!("not JSON ({e})")))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "actor_tests.rs"]
+mod tests;

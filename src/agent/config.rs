@@ -42,3 +42,46 @@ impl Default for AgentConfig {
         }
     }
 }
+
+impl AgentConfig {
+    /// Validates the raw flags, naming the flag at fault.
+    pub fn from_args(args: &crate::cli::AgentArgs) -> Result<Self, String> {
+        let defaults = AgentConfig::default();
+        let positive = |name: &str, value: usize| {
+            if value == 0 { Err(format!("--{name} must be at least 1")) } else { Ok(value) }
+        };
+        if args.frame_size < 64 {
+            return Err("--frame-size must be at least 64".to_owned());
+        }
+        Ok(AgentConfig {
+            command_timeout: duration("command-timeout", &args.command_timeout)?,
+            exit_timeout: duration("exit-timeout", &args.exit_timeout)?,
+            handshake_timeout: duration("handshake-timeout", &args.handshake_timeout)?,
+            queue_depth: positive("queue-depth", args.queue_depth)?,
+            frame_size: args.frame_size,
+            body_limit: args.body_limit,
+            header_timeout: duration("header-timeout", &args.header_timeout)?,
+            max_connections: positive("max-connections", args.max_connections)?,
+            host_name: args
+                .host_name
+                .clone()
+                .unwrap_or_else(|| system_host_name().unwrap_or(defaults.host_name)),
+            grace_period: duration("grace-period", &args.grace_period)?,
+        })
+    }
+}
+
+/// A non-zero duration such as `5s` or `250ms`.
+fn duration(name: &str, raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!("--{name} must be longer than zero")),
+        Err(e) => Err(format!("--{name} {raw:?}: {e}")),
+    }
+}
+
+fn system_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}

@@ -1,14 +1,13 @@
 //! The agent: the drop-in spp-ctl for one host.
 //!
 //! It accepts SPP process connections on the primary and secondary ports, keeps the
-//! registry of connected processes, and serves the REST API v1. `Agent::start` takes
+//! registry of connected processes, and serves the REST API v1. `start` takes
 //! already-bound listeners and a shutdown token, so tests bind port 0.
 
 pub mod actor;
 pub mod api;
 pub mod codec;
 pub mod config;
-pub mod cpu_layout;
 pub mod error;
 pub mod listener;
 pub mod process;
@@ -16,3 +15,85 @@ pub mod registry;
 
 pub use config::AgentConfig;
 pub use registry::Registry;
+
+use crate::http_server::{self, ServerLimits};
+use actor::ActorSettings;
+use listener::PortContext;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+/// The three bound sockets of an agent.
+pub struct Listeners {
+    pub primary: TcpListener,
+    pub secondary: TcpListener,
+    pub api: TcpListener,
+}
+
+/// Addresses actually bound (port 0 resolved).
+#[derive(Clone, Copy, Debug)]
+pub struct Addresses {
+    pub primary: SocketAddr,
+    pub secondary: SocketAddr,
+    pub api: SocketAddr,
+}
+
+/// A started agent.
+pub struct RunningAgent {
+    pub registry: Registry,
+    pub addresses: Addresses,
+    tasks: JoinSet<()>,
+}
+
+impl RunningAgent {
+    /// Waits until every loop has ended (after shutdown and the HTTP drain).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the accept loops and the API server on the given listeners.
+pub fn start(
+    config: AgentConfig,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> std::io::Result<RunningAgent> {
+    let addresses = Addresses {
+        primary: listeners.primary.local_addr()?,
+        secondary: listeners.secondary.local_addr()?,
+        api: listeners.api.local_addr()?,
+    };
+    let registry = Registry::default();
+    let ports = PortContext {
+        registry: registry.clone(),
+        actor: ActorSettings {
+            command_timeout: config.command_timeout,
+            exit_timeout: config.exit_timeout,
+            queue_depth: config.queue_depth,
+            text_grace: Duration::from_millis(100),
+        },
+        frame_size: config.frame_size,
+        handshake_timeout: config.handshake_timeout,
+    };
+    let limits = ServerLimits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+        grace_period: config.grace_period,
+    };
+    let state = api::AppState {
+        registry: registry.clone(),
+        config: Arc::new(config),
+        started: Instant::now(),
+        shutdown: shutdown.clone(),
+    };
+    info!(primary = %addresses.primary, secondary = %addresses.secondary, api = %addresses.api, "agent listening");
+    let mut tasks = JoinSet::new();
+    tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
+    tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
+    tasks.spawn(http_server::serve(listeners.api, api::router(state), limits, shutdown));
+    Ok(RunningAgent { registry, addresses, tasks })
+}

@@ -93,6 +93,11 @@ impl ProcessHandle {
         self.generation
     }
 
+    /// Commands waiting in the queue (not counting the one in flight).
+    pub fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
     /// Sends `command` (already validated) and waits for its reply under the command
     /// deadline. On timeout or I/O failure the connection is closed and the process
     /// deregistered before this returns.
