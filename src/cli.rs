@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the agent (the default): SPP ports and the REST API v1.
-    Agent(AgentArgs),
+    Agent(Box<AgentArgs>),
     /// Run simulated SPP processes that connect to an agent.
     Sim(crate::sim::SimArgs),
 }

@@ -27,8 +27,8 @@ fn fail(e: anyhow::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Agent(cli.agent)) {
-        Command::Agent(args) => run_agent(args).await,
+    match cli.command.unwrap_or(Command::Agent(Box::new(cli.agent))) {
+        Command::Agent(args) => run_agent(*args).await,
         Command::Sim(args) => {
             logging::init(logging::LogFormat::Text, "info");
             sim::run(args, shutdown::on_signals()).await

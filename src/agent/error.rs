@@ -74,10 +74,10 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), self.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        if let ApiError::MethodNotAllowed(allow) = &self {
-            if let Ok(value) = HeaderValue::from_str(allow) {
-                headers.insert(header::ALLOW, value);
-            }
+        if let ApiError::MethodNotAllowed(allow) = &self
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            headers.insert(header::ALLOW, value);
         }
         response
     }
