@@ -1,0 +1,127 @@
+//! The real binary: flags, the original's command line, the demo mode, signals and exit
+//! codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spp-ctl");
+
+/// A running spp-ctl whose stderr is read until it reports its API address.
+struct Running {
+    child: Child,
+    api: String,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn spp-ctl");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let api = loop {
+            let line = lines.next().expect("spp-ctl exited before listening").expect("stderr readable");
+            if let Some(rest) = line.split("api=").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+        };
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Running { child, api }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        raw_http::get(&format!("http://{}{}", self.api, path))
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "spp-ctl did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+mod raw_http {
+    /// A tiny blocking GET over a raw socket, to keep this file free of a runtime.
+    pub fn get(url: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").expect("http URL");
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).expect("path");
+        let mut stream = std::net::TcpStream::connect(host).expect("connect");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response[9..12].parse().expect("status code");
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+}
+
+fn output(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().expect("run spp-ctl")
+}
+
+#[test]
+fn version_and_help_list_the_original_flags() {
+    let version = output(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("spp-ctl {}", env!("CARGO_PKG_VERSION")));
+    let help = String::from_utf8(output(&["agent", "--help"]).stdout).unwrap();
+    for flag in ["--bind-addr", "--pri-port", "--sec-port", "--api-port", "--command-timeout", "--simulate", "--log-format"] {
+        assert!(help.contains(flag), "agent --help lacks {flag}");
+    }
+}
+
+#[test]
+fn a_bad_flag_value_is_one_line_and_a_failure_exit() {
+    let run = output(&["agent", "--command-timeout", "soon", "-a", "0", "-p", "0", "-s", "0"]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("spp-ctl: --command-timeout \"soon\""), "{stderr}");
+}
+
+#[test]
+fn a_busy_port_is_reported_before_anything_runs() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let run = output(&["-b", "127.0.0.1", "-p", &port, "-s", "0", "-a", "0"]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(&format!("cannot bind the primary port 127.0.0.1:{port}")), "{stderr}");
+}
+
+#[test]
+fn the_original_command_line_serves_and_sigterm_exits_cleanly() {
+    let agent = Running::start(&["-b", "127.0.0.1", "-p", "0", "-s", "0", "-a", "0"]);
+    assert_eq!(agent.get("/v1/processes"), (200, "[]".to_owned()));
+    assert_eq!(agent.get("/healthz").0, 200);
+    let status = agent.terminate();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn simulate_attaches_the_demo_processes() {
+    let agent = Running::start(&["agent", "--simulate", "-b", "127.0.0.1", "-p", "0", "-s", "0", "-a", "0"]);
+    let expected = r#"[{"type": "primary"}, {"type": "nfv", "client-id": 1}, {"type": "vf", "client-id": 2}, {"type": "mirror", "client-id": 3}, {"type": "pcap", "client-id": 4}]"#;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while agent.get("/v1/processes").1 != expected {
+        assert!(Instant::now() < deadline, "simulated processes did not all register");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(agent.get("/v1/vfs/2").0, 200);
+    assert_eq!(agent.terminate().code(), Some(0));
+}
