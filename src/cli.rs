@@ -71,6 +71,9 @@ pub struct AgentArgs {
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value = "10s")]
     pub grace_period: String,
+    /// Deadline of the SPP status reads behind one GET /metrics.
+    #[arg(long, env = "SPP_CTL_SCRAPE_TIMEOUT", default_value = "1s")]
+    pub scrape_timeout: String,
     /// Name reported by GET /info (default: the machine's host name).
     #[arg(long, env = "SPP_CTL_HOST_NAME")]
     pub host_name: Option<String>,

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod cli;
 pub mod http_server;
 pub mod logging;
+pub mod metrics;
 pub mod proc_type;
 pub mod pyjson;
 pub mod shutdown;

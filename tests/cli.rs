@@ -78,9 +78,20 @@ fn output(args: &[&str]) -> std::process::Output {
 fn version_and_help_list_the_original_flags() {
     let version = output(&["--version"]);
     assert!(version.status.success());
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("spp-ctl {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("spp-ctl {}", env!("CARGO_PKG_VERSION"))
+    );
     let help = String::from_utf8(output(&["agent", "--help"]).stdout).unwrap();
-    for flag in ["--bind-addr", "--pri-port", "--sec-port", "--api-port", "--command-timeout", "--simulate", "--log-format"] {
+    for flag in [
+        "--bind-addr",
+        "--pri-port",
+        "--sec-port",
+        "--api-port",
+        "--command-timeout",
+        "--simulate",
+        "--log-format",
+    ] {
         assert!(help.contains(flag), "agent --help lacks {flag}");
     }
 }

@@ -51,7 +51,11 @@ async fn run(agent: &TestAgent, i: usize) {
             answer.assert_json(&format!(r#"{{"result": "error", "message": "Flow rule #{id} not found"}}"#));
         }
         Probe::Invalid => {
-            agent.put("/v1/vfs/2/components/fwd0/ports", r#"{"action": "attach", "port": "ring:01", "dir": "rx"}"#)
+            agent
+                .put(
+                    "/v1/vfs/2/components/fwd0/ports",
+                    r#"{"action": "attach", "port": "ring:01", "dir": "rx"}"#,
+                )
                 .await
                 .assert_text(400, "invalid key(port): ring:01.");
         }
@@ -60,7 +64,12 @@ async fn run(agent: &TestAgent, i: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_mixed_requests_get_their_own_replies() {
-    let agent = TestAgent::start_with(AgentConfig { queue_depth: REQUESTS, max_connections: 2 * REQUESTS, ..test_config() }).await;
+    let agent = TestAgent::start_with(AgentConfig {
+        queue_depth: REQUESTS,
+        max_connections: 2 * REQUESTS,
+        ..test_config()
+    })
+    .await;
     let sims = [
         agent.attach(ProcType::Primary, 0).await,
         agent.attach(ProcType::Nfv, 1).await,

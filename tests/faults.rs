@@ -93,7 +93,10 @@ async fn replies_of_64_kib_and_more_are_read_whole() {
     assert_eq!(value["client-id"], 2);
     // The connection is still in step: the next command gets its own reply.
     vf.set_faults(Faults::default());
-    agent.post("/v1/vfs/2/components", r#"{"name": "fwd1", "core": 2, "type": "forward"}"#).await.assert_no_content();
+    agent
+        .post("/v1/vfs/2/components", r#"{"name": "fwd1", "core": 2, "type": "forward"}"#)
+        .await
+        .assert_no_content();
     assert_eq!(vf.connections(), 1);
 }
 

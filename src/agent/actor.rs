@@ -10,8 +10,10 @@
 use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
 use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply};
 use crate::agent::registry::Registry;
+use crate::metrics::AgentMetrics;
 use crate::proc_type::ProcName;
 use bytes::{Buf, BytesMut};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -20,13 +22,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 /// Settings an actor needs from the agent's configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ActorSettings {
     pub command_timeout: Duration,
     pub exit_timeout: Duration,
     pub queue_depth: usize,
     /// How long a text reply may stay quiet after its NULs before it counts as complete.
     pub text_grace: Duration,
+    pub metrics: Arc<AgentMetrics>,
 }
 
 /// A connected, identified process: its stream, the decoder that read its handshake
@@ -66,6 +69,7 @@ where
         registry: registry.clone(),
         text_grace,
         framed,
+        metrics: settings.metrics.clone(),
     };
     tokio::spawn(actor.run().instrument(span));
     replaced
@@ -83,6 +87,7 @@ struct Actor<S> {
     text_grace: Duration,
     /// Primary and nfv: replies come in NUL-padded frames.
     framed: bool,
+    metrics: Arc<AgentMetrics>,
 }
 
 /// Why an exchange failed; each one ends the connection.
@@ -111,6 +116,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
         info!("process connected");
         let reason = self.serve().await;
         self.registry.deregister(self.name, self.generation);
+        self.metrics.connection(self.name.ty.as_str(), "disconnect");
         info!(reason, "process disconnected");
     }
 
@@ -147,11 +153,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             debug!(command = %job.command, "caller gone before sending; skipped");
             return None;
         }
-        let deadline = Instant::now() + job.deadline;
-        let result = match timeout_at(deadline, self.exchange(&job.command)).await {
+        let started = Instant::now();
+        let result = match timeout_at(started + job.deadline, self.exchange(&job.command)).await {
             Ok(result) => result,
             Err(_) => Err(Failure::Timeout),
         };
+        self.record(&job.command, &result, started.elapsed());
         let (answer, end) = match result {
             Ok(reply) if job.is_exit => (Ok(reply), Some("exit".to_owned())),
             Ok(reply) => (Ok(reply), self.trailing_bytes()),
@@ -166,6 +173,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
         }
         let _ = job.reply.send(answer);
         end
+    }
+
+    fn record(&self, command: &str, result: &Result<Reply, Failure>, took: Duration) {
+        let ty = self.name.ty.as_str();
+        // The verb is bounded: only validated commands are ever sent.
+        let verb = command.split(' ').next().unwrap_or_default();
+        let outcome = match result {
+            Ok(reply) if reports_failure(reply) => "error",
+            Ok(_) => "ok",
+            Err(Failure::Timeout) => "timeout",
+            Err(Failure::BadReply(_)) => "error",
+            Err(Failure::Eof | Failure::Io(_) | Failure::Frame(_)) => "io_error",
+        };
+        self.metrics.commands.with_label_values(&[ty, verb, outcome]).inc();
+        self.metrics.command_duration.with_label_values(&[ty, verb]).observe(took.as_secs_f64());
     }
 
     fn error_for(&self, failure: &Failure, deadline: Duration) -> Result<Reply, ProcessError> {
@@ -248,6 +270,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             _ => Ok(()),
         }
     }
+}
+
+/// An SPP-level failure: `"result": "failed"`/`"error"` (primary, nfv, flow) or
+/// `results[0].result == "error"` (vf, mirror, pcap).
+fn reports_failure(reply: &Reply) -> bool {
+    let Reply::Json(value) = reply else { return false };
+    let result = value.get("result").or_else(|| value.pointer("/results/0/result"));
+    matches!(result.and_then(|r| r.as_str()), Some("failed" | "error"))
 }
 
 fn into_reply(raw: RawReply) -> Result<Reply, Failure> {

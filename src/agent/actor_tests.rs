@@ -10,6 +10,7 @@ fn settings(queue_depth: usize) -> ActorSettings {
         exit_timeout: Duration::from_millis(200),
         queue_depth,
         text_grace: Duration::from_millis(100),
+        metrics: Arc::new(AgentMetrics::new().unwrap()),
     }
 }
 

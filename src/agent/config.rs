@@ -24,6 +24,8 @@ pub struct AgentConfig {
     pub host_name: String,
     /// How long in-flight requests may run after SIGTERM.
     pub grace_period: Duration,
+    /// Deadline of the `status` reads behind one `GET /metrics`.
+    pub scrape_timeout: Duration,
 }
 
 impl Default for AgentConfig {
@@ -39,6 +41,7 @@ impl Default for AgentConfig {
             max_connections: 1024,
             host_name: "localhost".to_owned(),
             grace_period: Duration::from_secs(10),
+            scrape_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -67,6 +70,7 @@ impl AgentConfig {
                 .clone()
                 .unwrap_or_else(|| system_host_name().unwrap_or(defaults.host_name)),
             grace_period: duration("grace-period", &args.grace_period)?,
+            scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
         })
     }
 }

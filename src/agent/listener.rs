@@ -9,7 +9,10 @@ use crate::agent::codec::{Progress, RawReply, ReplyDecoder};
 use crate::agent::registry::Registry;
 use crate::proc_type::{ProcName, ProcType};
 use bytes::{Buf, BytesMut};
+use parking_lot::Mutex;
 use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +27,15 @@ pub struct PortContext {
     pub actor: ActorSettings,
     pub frame_size: usize,
     pub handshake_timeout: Duration,
+    /// Processes seen since start, to tell a reconnect from a first connect.
+    pub seen: Arc<Mutex<HashSet<ProcName>>>,
+}
+
+impl PortContext {
+    fn count_connection(&self, name: ProcName) {
+        let event = if self.seen.lock().insert(name) { "connect" } else { "reconnect" };
+        self.actor.metrics.connection(name.ty.as_str(), event);
+    }
 }
 
 /// Accepts primary connections until `shutdown`; each one is the primary.
@@ -37,6 +49,7 @@ pub async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: Ca
             pending: BytesMut::new(),
         };
         info!(%peer, "primary connected");
+        ctx.count_connection(ProcName::primary());
         if let Some(old) = actor::attach(conn, &ctx.registry, &ctx.actor) {
             warn!(%peer, "a new primary connection replaces the previous one");
             old.invalidate();
@@ -51,8 +64,14 @@ pub async fn serve_secondary(listener: TcpListener, ctx: PortContext, shutdown: 
         tokio::spawn(async move {
             match timeout(ctx.handshake_timeout, identify(stream, peer.to_string(), ctx.frame_size)).await {
                 Ok(Ok(conn)) => register_secondary(conn, &ctx),
-                Ok(Err(reason)) => warn!(%peer, reason, "unidentifiable secondary dropped"),
-                Err(_) => warn!(%peer, "secondary did not identify itself in time; dropped"),
+                Ok(Err(reason)) => {
+                    ctx.actor.metrics.connection("unknown", "rejected");
+                    warn!(%peer, reason, "unidentifiable secondary dropped");
+                }
+                Err(_) => {
+                    ctx.actor.metrics.connection("unknown", "rejected");
+                    warn!(%peer, "secondary did not identify itself in time; dropped");
+                }
             }
         });
     }
@@ -61,6 +80,7 @@ pub async fn serve_secondary(listener: TcpListener, ctx: PortContext, shutdown: 
 fn register_secondary(conn: Connection<TcpStream>, ctx: &PortContext) {
     let name = conn.name;
     info!(proc = %name, peer = %conn.peer, "secondary identified");
+    ctx.count_connection(name);
     if let Some(old) = actor::attach(conn, &ctx.registry, &ctx.actor) {
         if old.name().ty == name.ty {
             warn!(proc = %name, "a new connection replaces the previous one with the same id");

@@ -9,14 +9,17 @@ pub mod api;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod http_metrics;
 pub mod listener;
 pub mod process;
 pub mod registry;
+pub mod scrape;
 
 pub use config::AgentConfig;
 pub use registry::Registry;
 
 use crate::http_server::{self, ServerLimits};
+use crate::metrics::AgentMetrics;
 use actor::ActorSettings;
 use listener::PortContext;
 use std::net::SocketAddr;
@@ -68,6 +71,7 @@ pub fn start(
         api: listeners.api.local_addr()?,
     };
     let registry = Registry::default();
+    let metrics = Arc::new(AgentMetrics::new().map_err(std::io::Error::other)?);
     let ports = PortContext {
         registry: registry.clone(),
         actor: ActorSettings {
@@ -75,15 +79,22 @@ pub fn start(
             exit_timeout: config.exit_timeout,
             queue_depth: config.queue_depth,
             text_grace: Duration::from_millis(100),
+            metrics: metrics.clone(),
         },
         frame_size: config.frame_size,
         handshake_timeout: config.handshake_timeout,
+        seen: Arc::default(),
     };
     let limits = ServerLimits {
         header_timeout: config.header_timeout,
         max_connections: config.max_connections,
         grace_period: config.grace_period,
     };
+    let scraper = Arc::new(scrape::Scraper {
+        registry: registry.clone(),
+        metrics: metrics.clone(),
+        deadline: config.scrape_timeout,
+    });
     let state = api::AppState {
         registry: registry.clone(),
         config: Arc::new(config),
@@ -94,6 +105,7 @@ pub fn start(
     let mut tasks = JoinSet::new();
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
-    tasks.spawn(http_server::serve(listeners.api, api::router(state), limits, shutdown));
+    let app = http_metrics::track(api::router(state).merge(scrape::routes(scraper)), metrics);
+    tasks.spawn(http_server::serve(listeners.api, app, limits, shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

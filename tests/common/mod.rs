@@ -72,15 +72,12 @@ impl TestAgent {
 
     pub async fn start_with(config: AgentConfig) -> Self {
         init_tracing();
-        let listeners = Listeners {
-            primary: bind().await,
-            secondary: bind().await,
-            api: bind().await,
-        };
+        let listeners = Listeners { primary: bind().await, secondary: bind().await, api: bind().await };
         let shutdown = CancellationToken::new();
         let running = agent::start(config, listeners, shutdown.clone()).expect("agent starts");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");
-        let test_agent = TestAgent { addrs: running.addresses, registry: running.registry.clone(), shutdown, http };
+        let test_agent =
+            TestAgent { addrs: running.addresses, registry: running.registry.clone(), shutdown, http };
         tokio::spawn(running.wait());
         test_agent
     }

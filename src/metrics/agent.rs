@@ -1,0 +1,103 @@
+//! The agent's own metrics (connections, commands, HTTP requests). The data-plane
+//! series read from SPP at scrape time live in `agent::scrape`.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+/// Round trips to SPP processes are sub-millisecond when healthy, seconds when not.
+const COMMAND_BUCKETS: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+pub struct AgentMetrics {
+    pub registry: Registry,
+    pub processes: IntGaugeVec,
+    pub process_up: IntGaugeVec,
+    pub connections: IntCounterVec,
+    pub commands: IntCounterVec,
+    pub command_duration: HistogramVec,
+    pub queue_depth: IntGaugeVec,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub scrape_duration: prometheus::Gauge,
+    pub scrape_errors: IntCounter,
+    pub tls_cert_expiry: IntGauge,
+}
+
+impl AgentMetrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        super::register_build_info(&registry, "agent")?;
+        let metrics = AgentMetrics {
+            processes: IntGaugeVec::new(
+                Opts::new("spp_agent_processes", "Connected SPP processes by type."),
+                &["type"],
+            )?,
+            process_up: IntGaugeVec::new(
+                Opts::new("spp_agent_process_up", "1 while the SPP process is connected."),
+                &["type", "client_id"],
+            )?,
+            connections: IntCounterVec::new(
+                Opts::new("spp_agent_connections_total", "SPP connection events."),
+                &["type", "event"],
+            )?,
+            commands: IntCounterVec::new(
+                Opts::new("spp_agent_commands_total", "SPP commands sent, by outcome."),
+                &["type", "command", "outcome"],
+            )?,
+            command_duration: HistogramVec::new(
+                HistogramOpts::new("spp_agent_command_duration_seconds", "Round trip of an SPP command.")
+                    .buckets(COMMAND_BUCKETS.to_vec()),
+                &["type", "command"],
+            )?,
+            queue_depth: IntGaugeVec::new(
+                Opts::new("spp_agent_queue_depth", "Commands waiting for an SPP process."),
+                &["type", "client_id"],
+            )?,
+            http_requests: IntCounterVec::new(
+                Opts::new("spp_agent_http_requests_total", "REST requests by route template."),
+                &["route", "method", "code"],
+            )?,
+            http_duration: HistogramVec::new(
+                HistogramOpts::new("spp_agent_http_request_duration_seconds", "REST request latency.")
+                    .buckets(COMMAND_BUCKETS.to_vec()),
+                &["route", "method"],
+            )?,
+            scrape_duration: prometheus::Gauge::with_opts(Opts::new(
+                "spp_scrape_duration_seconds",
+                "Time the last scrape spent reading SPP status.",
+            ))?,
+            scrape_errors: IntCounter::with_opts(Opts::new(
+                "spp_scrape_errors_total",
+                "SPP processes that could not be read during a scrape.",
+            ))?,
+            tls_cert_expiry: IntGauge::with_opts(Opts::new(
+                "spp_ctl_tls_cert_expiry_timestamp_seconds",
+                "Expiry (notAfter) of the served TLS certificate, Unix time; 0 without TLS.",
+            ))?,
+            registry,
+        };
+        metrics.register_all()?;
+        Ok(metrics)
+    }
+
+    fn register_all(&self) -> prometheus::Result<()> {
+        let r = &self.registry;
+        r.register(Box::new(self.processes.clone()))?;
+        r.register(Box::new(self.process_up.clone()))?;
+        r.register(Box::new(self.connections.clone()))?;
+        r.register(Box::new(self.commands.clone()))?;
+        r.register(Box::new(self.command_duration.clone()))?;
+        r.register(Box::new(self.queue_depth.clone()))?;
+        r.register(Box::new(self.http_requests.clone()))?;
+        r.register(Box::new(self.http_duration.clone()))?;
+        r.register(Box::new(self.scrape_duration.clone()))?;
+        r.register(Box::new(self.scrape_errors.clone()))?;
+        r.register(Box::new(self.tls_cert_expiry.clone()))
+    }
+
+    /// Counts one connection event (`connect`, `reconnect`, `disconnect`, `rejected`).
+    pub fn connection(&self, proc_type: &str, event: &str) {
+        self.connections.with_label_values(&[proc_type, event]).inc();
+    }
+}

@@ -1,0 +1,33 @@
+//! Prometheus metrics: one `prometheus::Registry` per running instance (never global
+//! statics, so tests can run several agents in one process), and the text encoding.
+
+pub mod agent;
+
+pub use agent::AgentMetrics;
+
+use prometheus::proto::MetricFamily;
+use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+
+/// The exposition content type; the crate's own constant lacks the charset.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Registers `spp_ctl_build_info{version, role} 1`.
+pub fn register_build_info(registry: &Registry, role: &str) -> prometheus::Result<()> {
+    let info = IntGaugeVec::new(
+        Opts::new("spp_ctl_build_info", "Build identity of spp-ctl."),
+        &["version", "role"],
+    )?;
+    info.with_label_values(&[env!("CARGO_PKG_VERSION"), role]).set(1);
+    registry.register(Box::new(info))
+}
+
+/// Encodes metric families in the text format, sorted by name as Prometheus expects.
+pub fn encode(mut families: Vec<MetricFamily>) -> String {
+    families.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut out = Vec::with_capacity(16 * 1024);
+    // Encoding into memory fails only for malformed families, which we never build.
+    if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
+        tracing::error!(error = %e, "metrics encoding failed");
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
