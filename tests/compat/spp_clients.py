@@ -172,6 +172,9 @@ def spp_cli_session():
           '"port": "ring:0"}]}')
     check("cli: vf 2; duplicate component", cli.post("vfs/2/components", {"name": "fwd0_tx", "core": 3, "type": "merge"}),
           400, "command error: Invalid value (component name)")
+    check("cli: vf 2; classifier del vlan", cli.put(
+        "vfs/2/classifier_table",
+        {"action": "del", "type": "vlan", "vlan": "101", "mac_address": "FA:16:3E:7D:CC:36", "port": "ring:0"}), 204, "")
     check("cli: vf 2; component stop", cli.delete("vfs/2/components/fwd0_tx"), 204, "")
 
     check("cli: mirror 3; component start", cli.post("mirrors/3/components", {"name": "mr0", "core": 2, "type": "mirror"}),
