@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod prometheus;
+
 use spp_ctl::agent::{self, AgentConfig, Listeners, Registry};
 use spp_ctl::proc_type::ProcType;
 use spp_ctl::sim::{self, SimHandle, SimSpec};
