@@ -15,3 +15,4 @@ mod vf_parse;
 mod vf_status;
 #[cfg(test)]
 mod vf_tests;
+mod pcap;
