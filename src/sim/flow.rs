@@ -87,7 +87,9 @@ fn slot(kind: ItemKind, name: &str) -> Option<Slot> {
     }
     .map(|s| match (kind, name, s) {
         // inner_type is the second word of a vlan header.
-        (ItemKind::Vlan, "inner_type", Slot::Bits { shift, width, .. }) => Slot::Bits { word: 1, shift, width },
+        (ItemKind::Vlan, "inner_type", Slot::Bits { shift, width, .. }) => {
+            Slot::Bits { word: 1, shift, width }
+        }
         (_, _, s) => s,
     })
 }
@@ -275,11 +277,15 @@ fn actions(c: &mut Cursor<'_>) -> Option<Vec<Action>> {
             "jump" => keyed(c, "group").and_then(|v| u32::try_from(v).ok()).map(Action::Jump)?,
             "queue" => keyed(c, "index").and_then(|v| u32::try_from(v).ok()).map(Action::Queue)?,
             "of_pop_vlan" => Action::PopVlan,
-            "of_push_vlan" => keyed(c, "ethertype").and_then(|v| u16::try_from(v).ok()).map(Action::PushVlan)?,
+            "of_push_vlan" => {
+                keyed(c, "ethertype").and_then(|v| u16::try_from(v).ok()).map(Action::PushVlan)?
+            }
             "of_set_vlan_vid" => {
                 keyed(c, "vlan_vid").and_then(|v| u16::try_from(v).ok()).map(Action::SetVlanVid)?
             }
-            "of_set_vlan_pcp" => keyed(c, "vlan_pcp").filter(|v| *v <= 7).map(|v| Action::SetVlanPcp(v as u8))?,
+            "of_set_vlan_pcp" => {
+                keyed(c, "vlan_pcp").filter(|v| *v <= 7).map(|v| Action::SetVlanPcp(v as u8))?
+            }
             _ => return None,
         };
         c.expect("/")?;

@@ -72,7 +72,10 @@ pub fn execute(cmd: Option<FlowCmd>, table: Option<&mut FlowTable>, support: Por
             (None, Some(table)) => {
                 let id = table.next_id();
                 table.rules.push(Rule { id, body });
-                format!(r#"{{"result": "success", "message": "Flow rule #{} created", "rule_id": "{id}"}}"#, id as i32)
+                format!(
+                    r#"{{"result": "success", "message": "Flow rule #{} created", "rule_id": "{id}"}}"#,
+                    id as i32
+                )
             }
             (e, _) => {
                 let e = dpdk_error("Flow create error", e.unwrap_or("No such device"));
@@ -175,21 +178,34 @@ mod tests {
         execute(parse(&toks), Some(table), PortSupport::Supported)
     }
 
-    const CREATE: &str = "flow create phy:0 ingress pattern eth type is 0x8100 / end actions queue index 1 / end";
+    const CREATE: &str =
+        "flow create phy:0 ingress pattern eth type is 0x8100 / end actions queue index 1 / end";
 
     #[test]
     fn rule_ids_follow_the_newest_rule() {
         let mut t = FlowTable::default();
-        assert_eq!(run(&mut t, CREATE), r#"{"result": "success", "message": "Flow rule #0 created", "rule_id": "0"}"#);
+        assert_eq!(
+            run(&mut t, CREATE),
+            r#"{"result": "success", "message": "Flow rule #0 created", "rule_id": "0"}"#
+        );
         run(&mut t, CREATE);
         run(&mut t, CREATE);
-        assert_eq!(run(&mut t, "flow destroy phy:0 2"), r#"{"result": "success", "message": "Flow rule #2 destroyed"}"#);
+        assert_eq!(
+            run(&mut t, "flow destroy phy:0 2"),
+            r#"{"result": "success", "message": "Flow rule #2 destroyed"}"#
+        );
         // Destroying the newest rule lets its id be reused.
         assert!(run(&mut t, CREATE).contains(r#""rule_id": "2""#));
         run(&mut t, "flow destroy phy:0 0");
         assert!(run(&mut t, CREATE).contains(r#""rule_id": "3""#));
-        assert_eq!(run(&mut t, "flow destroy phy:0 7"), r#"{"result": "error", "message": "Flow rule #7 not found"}"#);
-        assert_eq!(run(&mut t, "flow destroy phy:0 ALL"), r#"{"result": "success", "message": "Flow rule all destroyed"}"#);
+        assert_eq!(
+            run(&mut t, "flow destroy phy:0 7"),
+            r#"{"result": "error", "message": "Flow rule #7 not found"}"#
+        );
+        assert_eq!(
+            run(&mut t, "flow destroy phy:0 ALL"),
+            r#"{"result": "success", "message": "Flow rule all destroyed"}"#
+        );
         assert!(run(&mut t, CREATE).contains(r#""rule_id": "0""#));
     }
 
@@ -212,7 +228,10 @@ mod tests {
             r#"{"result": "success", "message": "Flow rule validated"}"#
         );
         let toks: Vec<&str> = "flow destroy phy:9 1".split(' ').collect();
-        assert_eq!(execute(parse(&toks), None, PortSupport::Missing), r#"{"result": "error", "message": "Invalid port 9"}"#);
+        assert_eq!(
+            execute(parse(&toks), None, PortSupport::Missing),
+            r#"{"result": "error", "message": "Invalid port 9"}"#
+        );
         let toks: Vec<&str> = CREATE.split(' ').collect();
         assert_eq!(
             execute(parse(&toks), Some(&mut t), PortSupport::Unsupported),

@@ -67,11 +67,6 @@ pub fn tokenized(cmd: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `oversize` bytes' worth of `count` entries of `entry_len` bytes each (at least one).
-pub fn pad_count(oversize: usize, entry_len: usize) -> usize {
-    if oversize == 0 { 0 } else { oversize.div_ceil(entry_len.max(1)) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,7 +46,9 @@ fn with_port(ok: bool, command: &str, port: String) -> Reply {
 
 /// Five device types nfv can create; the others corrupt instead (spec §4.4).
 fn creatable(ty: Option<PortType>) -> Option<PortType> {
-    ty.filter(|t| matches!(t, PortType::Ring | PortType::Vhost | PortType::Pcap | PortType::Memif | PortType::Nullpmd))
+    ty.filter(|t| {
+        matches!(t, PortType::Ring | PortType::Vhost | PortType::Pcap | PortType::Memif | PortType::Nullpmd)
+    })
 }
 
 impl Nfv {
@@ -69,7 +71,9 @@ impl Nfv {
 
     fn handshake(&self) -> Reply {
         let id = self.cfg.client_id;
-        Reply::Text(json!({"results": [{"result": "success"}], "client_id": id, "process_type": "nfv"}).to_string())
+        Reply::Text(
+            json!({"results": [{"result": "success"}], "client_id": id, "process_type": "nfv"}).to_string(),
+        )
     }
 
     fn status(&self) -> String {
@@ -158,14 +162,16 @@ impl Model for Nfv {
         let toks = tokens(cmd);
         match toks.first().copied() {
             Some("_get_client_id") => self.handshake(),
-            Some("_set_client_id") => match toks.get(1).map(|t| parse_c_number(t).and_then(|n| u32::try_from(n).ok())) {
-                None => Reply::crash(Reply::Text(result(false, "_set_client_id"))),
-                Some(None) => Reply::Text(result(false, "_set_client_id")),
-                Some(Some(id)) => {
-                    self.cfg.client_id = id;
-                    Reply::Text(result(true, "_set_client_id"))
+            Some("_set_client_id") => {
+                match toks.get(1).map(|t| parse_c_number(t).and_then(|n| u32::try_from(n).ok())) {
+                    None => Reply::crash(Reply::Text(result(false, "_set_client_id"))),
+                    Some(None) => Reply::Text(result(false, "_set_client_id")),
+                    Some(Some(id)) => {
+                        self.cfg.client_id = id;
+                        Reply::Text(result(true, "_set_client_id"))
+                    }
                 }
-            },
+            }
             Some("status") => Reply::Text(self.status()),
             Some(c @ ("forward" | "stop")) => {
                 self.running = c == "forward";
@@ -225,16 +231,24 @@ mod tests {
             r#"{"results":[{"result":"success"}],"client_id":0,"process_type":"nfv"}"#
         );
         n.handle("forward", now);
-        assert_eq!(text(n.handle("del ring:5", now)), r#"{"result":"failed","command":"del","port":"ring:5"}"#);
+        assert_eq!(
+            text(n.handle("del ring:5", now)),
+            r#"{"result":"failed","command":"del","port":"ring:5"}"#
+        );
         assert!(text(n.handle("status", now)).contains(r#""status":"idling""#));
         assert!(text(n.handle("patch phy:0nq1 phy:0nq0", now)).contains(r#""src":"phy:0nq1""#));
-        assert!(text(n.handle("status", now)).contains(r#""patches":[{"src":"phy:0 nq 1","dst":"phy:0 nq 0"}]"#));
+        assert!(
+            text(n.handle("status", now)).contains(r#""patches":[{"src":"phy:0 nq 1","dst":"phy:0 nq 0"}]"#)
+        );
         assert_eq!(text(n.handle("patch phy:0nq2 phy:0", now)), r#"{"result":"failed","command":"patch"}"#);
         assert_eq!(n.handle("patch reset", now), Reply::Echo);
         assert_eq!(n.handle("clear", now), Reply::Echo);
         assert_eq!(n.handle("", now), Reply::Echo);
         assert_eq!(n.handle("add vhost", now), Reply::echo_exit());
-        assert_eq!(text(n.handle("_set_client_id 7", now)), r#"{"result":"succeeded","command":"_set_client_id"}"#);
+        assert_eq!(
+            text(n.handle("_set_client_id 7", now)),
+            r#"{"result":"succeeded","command":"_set_client_id"}"#
+        );
         assert!(text(n.handle("status", now)).starts_with(r#"{"client-id":7,"#));
     }
 }

@@ -83,7 +83,12 @@ impl Pcap {
         for (writer, &lcore) in slaves.enumerate() {
             let file = match &self.capture {
                 Some(ts) => {
-                    format!("{}/spp_pcap.{ts}.{}.{}.1.pcap.lz4", self.cfg.out_dir, self.cfg.port.1, writer + 1)
+                    format!(
+                        "{}/spp_pcap.{ts}.{}.{}.1.pcap.lz4",
+                        self.cfg.out_dir,
+                        self.cfg.port.1,
+                        writer + 1
+                    )
                 }
                 None => String::new(),
             };
@@ -109,7 +114,11 @@ impl Pcap {
 }
 
 fn writer_entry(lcore: u32, file: String) -> Sj {
-    Sj::Obj(vec![("core", Sj::Int(i64::from(lcore))), ("role", Sj::str("write")), ("filename", Sj::Str(file))])
+    Sj::Obj(vec![
+        ("core", Sj::Int(i64::from(lcore))),
+        ("role", Sj::str("write")),
+        ("filename", Sj::Str(file)),
+    ])
 }
 
 /// `YYYYMMDDhhmmss` in UTC (the real process uses local time; hosts running it usually
@@ -210,7 +219,10 @@ mod tests {
         assert_eq!(p.handle("a b c d e f g h i", now), err("Wrong message format"));
         assert_eq!(
             p.handle("_get_client_id", now),
-            Reply::Text(r#"{ "results": [ { "result": "success" } ], "client_id": 4, "process_type": "pcap" }"#.into())
+            Reply::Text(
+                r#"{ "results": [ { "result": "success" } ], "client_id": 4, "process_type": "pcap" }"#
+                    .into()
+            )
         );
     }
 }

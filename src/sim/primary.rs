@@ -226,7 +226,9 @@ impl Primary {
     fn flow(&mut self, toks: &[&str]) -> Reply {
         let cmd = flow::parse(toks);
         let port = match &cmd {
-            Some(flow::FlowCmd::Validate(p, _) | flow::FlowCmd::Create(p, _) | flow::FlowCmd::Destroy(p, _)) => *p,
+            Some(
+                flow::FlowCmd::Validate(p, _) | flow::FlowCmd::Create(p, _) | flow::FlowCmd::Destroy(p, _),
+            ) => *p,
             None => 0,
         };
         let support = if (port as usize) < self.flows.len() {

@@ -54,9 +54,7 @@ impl Primary {
     }
 
     fn ring_ports(&self) -> Vec<Value> {
-        let entry = |id: usize, rx: u64, rx_drop: u64, tx: u64, tx_drop: u64| {
-            json!({"id": id, "rx": rx, "rx_drop": rx_drop, "tx": tx, "tx_drop": tx_drop})
-        };
+        let entry = |id: usize, rx: u64, rx_drop: u64, tx: u64, tx_drop: u64| json!({"id": id, "rx": rx, "rx_drop": rx_drop, "tx": tx, "tx_drop": tx_drop});
         let mut out = Vec::new();
         let mut used = 0;
         for (id, c) in self.rings.iter().enumerate() {
@@ -108,7 +106,13 @@ mod tests {
         let replies = run(
             &mut p,
             now,
-            &["add ring:0", "add ring:01", "add pipe:0 ring:2 ring:3", "patch phy:0 ring:0", "patch ring:1 phy:1"],
+            &[
+                "add ring:0",
+                "add ring:01",
+                "add pipe:0 ring:2 ring:3",
+                "patch phy:0 ring:0",
+                "patch ring:1 phy:1",
+            ],
         );
         assert_eq!(replies[1], r#"{"result":"succeeded","command":"add","port":"ring:1"}"#);
         assert_eq!(
@@ -133,13 +137,17 @@ mod tests {
         let before = p.phy[0].rx;
         p.handle("status", t0 + Duration::from_secs(2));
         assert!(p.phy[0].rx > before);
-        assert_eq!(text(p.handle("clear", t0 + Duration::from_secs(2))), r#"{"result":"succeeded","command":"clear"}"#);
+        assert_eq!(
+            text(p.handle("clear", t0 + Duration::from_secs(2))),
+            r#"{"result":"succeeded","command":"clear"}"#
+        );
         assert_eq!(p.phy[0].rx, 0);
     }
 
     #[test]
     fn status_without_forwarder_and_oversize() {
-        let mut p = Primary::new(PrimaryConfig { lcores: vec![0], forwarding: false, ..PrimaryConfig::default() });
+        let mut p =
+            Primary::new(PrimaryConfig { lcores: vec![0], forwarding: false, ..PrimaryConfig::default() });
         let s = text(p.handle("status", Instant::now()));
         assert!(s.starts_with(r#"{"master-lcore":0,"lcores":[0],"phy_ports":[{"id":0,"#), "{s}");
         assert!(s.ends_with(r#""pipes":[]}"#));
@@ -161,10 +169,19 @@ mod tests {
         assert_eq!(p.handle("del ring:1x", now), Reply::echo_exit());
         assert_eq!(p.handle("add ring:", now).resolve(true), Reply::Exit(None));
         assert_eq!(p.handle("  ", now).resolve(false), Reply::Echo);
-        assert_eq!(text(p.handle("add ring:8", now)), r#"{"result":"failed","command":"add","port":"ring:8"}"#);
-        assert_eq!(text(p.handle("del vhost:1", now)), r#"{"result":"failed","command":"del","port":"vhost:1"}"#);
+        assert_eq!(
+            text(p.handle("add ring:8", now)),
+            r#"{"result":"failed","command":"add","port":"ring:8"}"#
+        );
+        assert_eq!(
+            text(p.handle("del vhost:1", now)),
+            r#"{"result":"failed","command":"del","port":"vhost:1"}"#
+        );
         assert_eq!(text(p.handle("patch pipe:0 phy:0", now)), r#"{"result":"failed","command":"patch"}"#);
-        assert_eq!(text(p.handle("launch 1 spp_nfv -l 1", now)), r#"{"result":"succeeded","command":"launch"}"#);
+        assert_eq!(
+            text(p.handle("launch 1 spp_nfv -l 1", now)),
+            r#"{"result":"succeeded","command":"launch"}"#
+        );
         assert!(matches!(p.handle("exit", now), Reply::Exit(Some(_))));
     }
 }

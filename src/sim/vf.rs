@@ -105,7 +105,10 @@ impl CompType {
 pub enum VlanOp {
     None,
     /// -1 for a value that was not sent.
-    Add { vid: i32, pcp: i32 },
+    Add {
+        vid: i32,
+        pcp: i32,
+    },
     Del,
 }
 
@@ -185,7 +188,13 @@ impl Vf {
     }
 
     /// add: the port has no entry yet; del: the entry matches. spp_mirror keeps no table.
-    pub(super) fn classifier_entry_ok(&self, add: bool, vlan: Option<u16>, mac: [u8; 6], port: VfPort) -> bool {
+    pub(super) fn classifier_entry_ok(
+        &self,
+        add: bool,
+        vlan: Option<u16>,
+        mac: [u8; 6],
+        port: VfPort,
+    ) -> bool {
         if self.kind == ProcType::Mirror {
             return true;
         }
@@ -206,12 +215,16 @@ impl Vf {
 
     fn execute(&mut self, cmd: VfCmd) -> Result<Reply, &'static str> {
         match cmd {
-            VfCmd::ClientId => return Ok(Reply::Text(spaced_json::client_id(self.cfg.client_id, self.kind.as_str()))),
+            VfCmd::ClientId => {
+                return Ok(Reply::Text(spaced_json::client_id(self.cfg.client_id, self.kind.as_str())));
+            }
             VfCmd::Status => return Ok(Reply::Text(self.status())),
             VfCmd::Exit => return Ok(Reply::Exit(Some(Box::new(Reply::Text(spaced_json::success()))))),
             VfCmd::Start { name, core, ty } => self.start(name, core, ty)?,
             VfCmd::Stop { name } => self.components.retain(|c| c.name != name),
-            VfCmd::Port { add: true, port, dir, name, vlan, forced } => self.port_add(port, dir, &name, vlan, forced)?,
+            VfCmd::Port { add: true, port, dir, name, vlan, forced } => {
+                self.port_add(port, dir, &name, vlan, forced)?
+            }
             VfCmd::Port { add: false, port, dir, name, .. } => {
                 let comp = self.components.iter_mut().find(|c| c.name == name).ok_or(ERROR_OCCUR)?;
                 let list = if dir == Dir::Rx { &mut comp.rx } else { &mut comp.tx };
@@ -237,7 +250,14 @@ impl Vf {
         Ok(())
     }
 
-    fn port_add(&mut self, port: VfPort, dir: Dir, name: &str, vlan: VlanOp, forced: bool) -> Result<(), &'static str> {
+    fn port_add(
+        &mut self,
+        port: VfPort,
+        dir: Dir,
+        name: &str,
+        vlan: VlanOp,
+        forced: bool,
+    ) -> Result<(), &'static str> {
         let comp = self.component(name).ok_or(ERROR_OCCUR)?;
         let (max_rx, max_tx) = comp.ty.limits();
         let max = if dir == Dir::Rx { max_rx } else { max_tx };

@@ -24,10 +24,28 @@ pub enum VfCmd {
     Status,
     Exit,
     /// `core`/`ty` are `None` when the command was too short (execution answers `error occur`).
-    Start { name: String, core: Option<u32>, ty: Option<CompType> },
-    Stop { name: String },
-    Port { add: bool, port: VfPort, dir: Dir, name: String, vlan: VlanOp, forced: bool },
-    Classifier { add: bool, vlan: Option<u16>, mac: [u8; 6], port: VfPort },
+    Start {
+        name: String,
+        core: Option<u32>,
+        ty: Option<CompType>,
+    },
+    Stop {
+        name: String,
+    },
+    Port {
+        add: bool,
+        port: VfPort,
+        dir: Dir,
+        name: String,
+        vlan: VlanOp,
+        forced: bool,
+    },
+    Classifier {
+        add: bool,
+        vlan: Option<u16>,
+        mac: [u8; 6],
+        port: VfPort,
+    },
 }
 
 type Parsed = Result<VfCmd, &'static str>;

@@ -73,7 +73,9 @@ impl Vf {
             Sj::Arr(
                 c.ports(dir)
                     .iter()
-                    .map(|p| Sj::Obj(vec![("port", Sj::Str(p.display())), ("vlan", vlan(self.vlan(*p, dir)))]))
+                    .map(|p| {
+                        Sj::Obj(vec![("port", Sj::Str(p.display())), ("vlan", vlan(self.vlan(*p, dir)))])
+                    })
                     .collect(),
             )
         };
@@ -99,7 +101,11 @@ impl Vf {
                         Some(vid) => ("vlan", format!("{vid}/{}", mac_text(&e.mac))),
                         None => ("mac", mac_text(&e.mac)),
                     };
-                    Sj::Obj(vec![("type", Sj::str(ty)), ("value", Sj::Str(value)), ("port", Sj::Str(e.port.display()))])
+                    Sj::Obj(vec![
+                        ("type", Sj::str(ty)),
+                        ("value", Sj::Str(value)),
+                        ("port", Sj::Str(e.port.display())),
+                    ])
                 })
                 .collect(),
         )

@@ -61,14 +61,22 @@ fn mirror_status_matches_the_spec_example() {
     let mut mirror = Vf::new(ProcType::Mirror, cfg);
     all_ok(
         &mut mirror,
-        &["component start mr0 2 mirror", "port add ring:0 rx mr0", "port add ring:1 tx mr0", "port add ring:2 tx mr0"],
+        &[
+            "component start mr0 2 mirror",
+            "port add ring:0 rx mr0",
+            "port add ring:1 tx mr0",
+            "port add ring:2 tx mr0",
+        ],
     );
     assert_eq!(text(mirror.handle("status", Instant::now())), MIRROR_EXAMPLE);
     assert_eq!(
         text(mirror.handle("_get_client_id", Instant::now())),
         r#"{ "results": [ { "result": "success" } ], "client_id": 3, "process_type": "mirror" }"#
     );
-    assert_eq!(text(mirror.handle("component start f 3 forward", Instant::now())), err("Invalid value (component type)"));
+    assert_eq!(
+        text(mirror.handle("component start f 3 forward", Instant::now())),
+        err("Invalid value (component type)")
+    );
     assert_eq!(text(mirror.handle("port add ring:3 tx mr0", Instant::now())), err("error occur"));
 }
 
@@ -132,8 +140,14 @@ fn quirks_of_stop_del_and_classifier() {
         ],
     );
     // The stopped classifier's entry stays, and blocks a new add until a del.
-    assert_eq!(text(vf.handle("classifier_table add mac default ring:0", Instant::now())), err("Invalid value (port)"));
-    assert_eq!(text(vf.handle("classifier_table del mac default ring:0", Instant::now())), err("Invalid value (port)"));
+    assert_eq!(
+        text(vf.handle("classifier_table add mac default ring:0", Instant::now())),
+        err("Invalid value (port)")
+    );
+    assert_eq!(
+        text(vf.handle("classifier_table del mac default ring:0", Instant::now())),
+        err("Invalid value (port)")
+    );
     let status = text(vf.handle("status", Instant::now()));
     assert!(status.contains(r#""ring": [ "0" ]"#), "{status}");
     assert!(status.contains(r#"{ "type": "mac", "value": "FA:16:3E:00:00:01", "port": "ring:0" }"#));

@@ -1,0 +1,82 @@
+//! [`SimSpec`]: which process to simulate and its start-up options, with the defaults of
+//! spec §8, and the construction of its model.
+
+use super::model::Model;
+use super::nfv::{Nfv, NfvConfig};
+use super::pcap::{Pcap, PcapConfig};
+use super::primary::{Primary, PrimaryConfig};
+use super::vf::{Vf, VfConfig};
+use crate::proc_type::ProcType;
+use std::time::Duration;
+
+/// Frame size of primary/nfv replies in current SPP (`MSG_SIZE`).
+pub const FRAME_SIZE: usize = 32768;
+/// vf/mirror/pcap read each command with one `recv` of at most this many bytes.
+pub const SECONDARY_READ: usize = 2048;
+
+#[derive(Clone, Debug)]
+pub struct SimSpec {
+    pub ty: ProcType,
+    /// Ignored for the primary; 0 is allowed (nfv started without `-n`).
+    pub client_id: u32,
+    /// primary/nfv frame size: 32768, or 2048 for builds before 2020.
+    pub frame_size: usize,
+    /// Seeds the packet rates of forwarding counters.
+    pub seed: u64,
+    /// Queue count of each phy port (their number is the number of phy ports).
+    pub phy_queues: Vec<u16>,
+    /// Rings that exist in the primary (`-n`).
+    pub rings: u32,
+    /// The primary's phy ports support rte_flow.
+    pub flow_supported: bool,
+    /// How long spp_pcap takes to follow `start`/`stop`.
+    pub pcap_lag: Duration,
+}
+
+impl SimSpec {
+    pub fn new(ty: ProcType, client_id: u32) -> Self {
+        SimSpec {
+            ty,
+            client_id,
+            frame_size: FRAME_SIZE,
+            seed: 0,
+            phy_queues: vec![1, 1],
+            rings: 8,
+            flow_supported: true,
+            pcap_lag: Duration::from_millis(50),
+        }
+    }
+
+    /// Bytes of one command read: the frame buffer for primary/nfv, 2048 otherwise.
+    pub(super) fn read_size(&self) -> usize {
+        if self.ty.uses_frames() { self.frame_size.max(1) } else { SECONDARY_READ }
+    }
+
+    pub(super) fn model(&self) -> Box<dyn Model> {
+        let phy_queues = self.phy_queues.clone();
+        match self.ty {
+            ProcType::Primary => Box::new(Primary::new(PrimaryConfig {
+                phy_queues,
+                rings: self.rings,
+                flow_supported: self.flow_supported,
+                seed: self.seed,
+                ..PrimaryConfig::default()
+            })),
+            ProcType::Nfv => Box::new(Nfv::new(NfvConfig {
+                client_id: self.client_id,
+                phy_queues,
+                rings: self.rings,
+                ..NfvConfig::default()
+            })),
+            ProcType::Vf | ProcType::Mirror => Box::new(Vf::new(
+                self.ty,
+                VfConfig { client_id: self.client_id, phy_queues, rings: self.rings, ..VfConfig::default() },
+            )),
+            ProcType::Pcap => Box::new(Pcap::new(PcapConfig {
+                client_id: self.client_id,
+                lag: self.pcap_lag,
+                ..PcapConfig::default()
+            })),
+        }
+    }
+}
