@@ -99,7 +99,7 @@ impl SimArgs {
             spec.frame_size = self.frame_size;
             spec.seed = self.seed;
         }
-        specs
+        super::share_counters(specs)
     }
 }
 

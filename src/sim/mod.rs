@@ -30,6 +30,7 @@ mod conn_tests;
 mod vf_tests;
 
 pub use args::SimArgs;
+pub use counters::CounterBank;
 pub use faults::Faults;
 pub use handle::SimHandle;
 pub use spec::SimSpec;
@@ -63,15 +64,24 @@ async fn resolve(host: &str) -> anyhow::Result<std::net::IpAddr> {
     addrs.first().map(|a| a.ip()).with_context(|| format!("--ctl {host}: no address"))
 }
 
-/// The default set: primary, nfv 1, vf 2, mirror 3, pcap 4.
+/// The default set: primary, nfv 1, vf 2, mirror 3, pcap 4, sharing one counter bank.
 fn default_set() -> Vec<SimSpec> {
-    vec![
+    share_counters(vec![
         SimSpec::new(ProcType::Primary, 0),
         SimSpec::new(ProcType::Nfv, 1),
         SimSpec::new(ProcType::Vf, 2),
         SimSpec::new(ProcType::Mirror, 3),
         SimSpec::new(ProcType::Pcap, 4),
-    ]
+    ])
+}
+
+/// Processes of one instance run on one simulated host: one set of primary counters.
+fn share_counters(mut specs: Vec<SimSpec>) -> Vec<SimSpec> {
+    let bank = CounterBank::new();
+    for spec in &mut specs {
+        spec.counters = bank.clone();
+    }
+    specs
 }
 
 /// Attaches the default set (primary, nfv 1, vf 2, mirror 3, pcap 4) to an agent; used by

@@ -1,8 +1,10 @@
 //! The spp_nfv model (spec §5.2, §6.2, §8.3): ports in ethdev order, patches per
 //! (port, queue), running/idling, echo replies, and the `del` → idling side effect.
 
+use super::counters::{CounterBank, Stream, rate_per_ms};
 use super::flow::parse_c_number;
 use super::model::{Model, Reply, tokens};
+use super::primary::counted;
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -15,11 +17,22 @@ pub struct NfvConfig {
     /// Queue count of each phy port of the primary.
     pub phy_queues: Vec<u16>,
     pub rings: u32,
+    pub seed: u64,
+    /// The primary's phy and ring counters, which nfv forwarding advances.
+    pub counters: CounterBank,
 }
 
 impl Default for NfvConfig {
     fn default() -> Self {
-        NfvConfig { client_id: 1, master_lcore: 1, lcores: vec![1, 2], phy_queues: vec![1, 1], rings: 8 }
+        NfvConfig {
+            client_id: 1,
+            master_lcore: 1,
+            lcores: vec![1, 2],
+            phy_queues: vec![1, 1],
+            rings: 8,
+            seed: 0,
+            counters: CounterBank::new(),
+        }
     }
 }
 
@@ -32,6 +45,8 @@ pub struct Nfv {
     ports: PortTable,
     patches: Vec<(PortQ, PortQ)>,
     oversize: usize,
+    /// This model's key for its streams in the counter bank.
+    owner: u64,
 }
 
 fn result(ok: bool, command: &str) -> String {
@@ -54,7 +69,18 @@ fn creatable(ty: Option<PortType>) -> Option<PortType> {
 impl Nfv {
     pub fn new(cfg: NfvConfig) -> Nfv {
         let ports = PortTable::new(cfg.phy_queues.len(), cfg.rings);
-        Nfv { cfg, running: false, ports, patches: Vec::new(), oversize: 0 }
+        let owner = cfg.counters.owner();
+        Nfv { cfg, running: false, ports, patches: Vec::new(), oversize: 0, owner }
+    }
+
+    /// Registers the current patches with the counter bank (none while idling).
+    fn sync_streams(&self, now: Instant) {
+        let streams =
+            self.patches.iter().filter(|_| self.running).enumerate().map(|(i, ((src, _), (dst, _)))| {
+                let key = (self.owner << 16) | i as u64;
+                Stream { src: counted(*src), dst: counted(*dst), per_ms: rate_per_ms(self.cfg.seed, key) }
+            });
+        self.cfg.counters.set_streams(self.owner, now, streams.collect());
     }
 
     fn queues(&self, port: Port) -> u32 {
@@ -158,7 +184,19 @@ impl Nfv {
 }
 
 impl Model for Nfv {
-    fn handle(&mut self, cmd: &str, _now: Instant) -> Reply {
+    fn handle(&mut self, cmd: &str, now: Instant) -> Reply {
+        let reply = self.dispatch(cmd);
+        self.sync_streams(now);
+        reply
+    }
+
+    fn set_oversize(&mut self, bytes: usize) {
+        self.oversize = bytes;
+    }
+}
+
+impl Nfv {
+    fn dispatch(&mut self, cmd: &str) -> Reply {
         let toks = tokens(cmd);
         match toks.first().copied() {
             Some("_get_client_id") => self.handshake(),
@@ -187,10 +225,6 @@ impl Model for Nfv {
             Some("patch") => self.patch(&toks),
             _ => Reply::Echo,
         }
-    }
-
-    fn set_oversize(&mut self, bytes: usize) {
-        self.oversize = bytes;
     }
 }
 

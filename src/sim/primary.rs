@@ -2,7 +2,7 @@
 //! pipes, flow rules, and counters that move while forwarding. `status` rendering lives in
 //! `primary_status`.
 
-use super::counters::{Ticker, rate_per_ms};
+use super::counters::{Counted, CounterBank, Stream, rate_per_ms};
 use super::flow;
 use super::flow_table::{self, FlowTable, PortSupport};
 use super::model::{Model, Reply, tokens};
@@ -22,6 +22,8 @@ pub struct PrimaryConfig {
     pub rings: u32,
     pub flow_supported: bool,
     pub seed: u64,
+    /// Phy and ring counters, shared with the nfv processes of the same instance.
+    pub counters: CounterBank,
 }
 
 impl Default for PrimaryConfig {
@@ -34,23 +36,9 @@ impl Default for PrimaryConfig {
             rings: 8,
             flow_supported: true,
             seed: 0,
+            counters: CounterBank::new(),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PhyCounters {
-    pub rx: u64,
-    pub tx: u64,
-    pub tx_drop: u64,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RingCounters {
-    pub rx: u64,
-    pub rx_drop: u64,
-    pub tx: u64,
-    pub tx_drop: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +55,10 @@ pub struct Primary {
     /// (src, dst), at most one per source port.
     pub(super) patches: Vec<(Port, Port)>,
     pub(super) pipes: Vec<Pipe>,
-    pub(super) phy: Vec<PhyCounters>,
-    pub(super) rings: Vec<RingCounters>,
     pub(super) flows: Vec<FlowTable>,
     pub(super) oversize: usize,
-    ticker: Ticker,
+    /// This model's key for its streams in the counter bank.
+    owner: u64,
 }
 
 fn result(ok: bool, command: &str) -> Map<String, Value> {
@@ -99,46 +86,21 @@ impl Primary {
             ports: PortTable::new(phy, cfg.rings),
             patches: Vec::new(),
             pipes: Vec::new(),
-            phy: vec![PhyCounters::default(); phy],
-            rings: vec![RingCounters::default(); cfg.rings as usize],
             flows: vec![FlowTable::default(); phy],
             oversize: 0,
-            ticker: Ticker::default(),
+            owner: cfg.counters.owner(),
             cfg,
         }
     }
 
-    /// Moves packets along every patch for the time elapsed since the last command.
-    fn advance(&mut self, now: Instant) {
-        let ms = self.ticker.ticks(now);
-        if !(self.running && self.cfg.forwarding) || ms == 0 {
-            return;
-        }
-        for (src, dst) in self.patches.clone() {
+    /// Registers the current patches with the counter bank (none unless running).
+    fn sync_streams(&self, now: Instant) {
+        let active = self.running && self.cfg.forwarding;
+        let streams = self.patches.iter().filter(|_| active).map(|(src, dst)| {
             let key = self.ports.position(src.ty, src.index).unwrap_or(0) as u64;
-            let n = rate_per_ms(self.cfg.seed, key).saturating_mul(ms);
-            self.count(src, n, true);
-            self.count(dst, n, false);
-        }
-    }
-
-    fn count(&mut self, port: Port, n: u64, rx: bool) {
-        let i = port.index as usize;
-        match port.ty {
-            PortType::Phy => {
-                if let Some(c) = self.phy.get_mut(i) {
-                    let field = if rx { &mut c.rx } else { &mut c.tx };
-                    *field = field.saturating_add(n);
-                }
-            }
-            PortType::Ring => {
-                if let Some(c) = self.rings.get_mut(i) {
-                    let field = if rx { &mut c.rx } else { &mut c.tx };
-                    *field = field.saturating_add(n);
-                }
-            }
-            _ => {}
-        }
+            Stream { src: counted(*src), dst: counted(*dst), per_ms: rate_per_ms(self.cfg.seed, key) }
+        });
+        self.cfg.counters.set_streams(self.owner, now, streams.collect());
     }
 
     fn add(&mut self, toks: &[&str]) -> Reply {
@@ -242,16 +204,35 @@ impl Primary {
     }
 }
 
+/// The counters the primary reports for a port, if any.
+pub(super) fn counted(port: Port) -> Option<Counted> {
+    match port.ty {
+        PortType::Phy => Some(Counted::Phy(port.index)),
+        PortType::Ring => Some(Counted::Ring(port.index)),
+        _ => None,
+    }
+}
+
 impl Model for Primary {
     fn handle(&mut self, cmd: &str, now: Instant) -> Reply {
-        self.advance(now);
+        let reply = self.dispatch(cmd, now);
+        self.sync_streams(now);
+        reply
+    }
+
+    fn set_oversize(&mut self, bytes: usize) {
+        self.oversize = bytes;
+    }
+}
+
+impl Primary {
+    fn dispatch(&mut self, cmd: &str, now: Instant) -> Reply {
         let toks = tokens(cmd);
         let Some(&name) = toks.first() else { return Reply::crash(Reply::Echo) };
         match name {
-            "status" => Reply::Text(self.status_json()),
+            "status" => Reply::Text(self.status_json(now)),
             "clear" => {
-                self.phy.iter_mut().for_each(|c| *c = PhyCounters::default());
-                self.rings.iter_mut().for_each(|c| *c = RingCounters::default());
+                self.cfg.counters.clear(now);
                 text(result(true, "clear"))
             }
             "forward" | "stop" => {
@@ -267,9 +248,5 @@ impl Model for Primary {
             "launch" => text(result(true, "launch")),
             _ => Reply::Echo,
         }
-    }
-
-    fn set_oversize(&mut self, bytes: usize) {
-        self.oversize = bytes;
     }
 }

@@ -1,23 +1,26 @@
 //! The primary's `status` reply (spec §6.1), compact JSON with keys in the order of the
 //! spec, including the truncation of long ring lists and the `oversize` fault's padding.
 
+use super::counters::{PhyCounters, RingCounters};
 use super::flow_table;
 use super::primary::Primary;
 use serde_json::{Value, json};
+use std::time::Instant;
 
 /// The real primary renders ring entries into a 1408-byte buffer and drops what does not fit.
 const RING_PART_LIMIT: usize = 1408;
 
 impl Primary {
-    pub(super) fn status_json(&self) -> String {
+    pub(super) fn status_json(&self, now: Instant) -> String {
+        let (phy, rings) = self.cfg.counters.snapshot(now, self.flows.len(), self.cfg.rings as usize);
         let mut m = serde_json::Map::new();
         m.insert("master-lcore".into(), json!(self.cfg.master_lcore));
         m.insert("lcores".into(), json!(self.cfg.lcores));
         if self.cfg.forwarding {
             m.insert("forwarder".into(), self.forwarder());
         }
-        m.insert("phy_ports".into(), Value::Array(self.phy_ports()));
-        m.insert("ring_ports".into(), Value::Array(self.ring_ports()));
+        m.insert("phy_ports".into(), Value::Array(self.phy_ports(&phy)));
+        m.insert("ring_ports".into(), Value::Array(self.ring_ports(&rings)));
         let pipes = self.pipes.iter().map(|p| json!({"id": p.id, "rx": p.rx, "tx": p.tx}));
         m.insert("pipes".into(), Value::Array(pipes.collect()));
         Value::Object(m).to_string()
@@ -33,8 +36,8 @@ impl Primary {
         json!({"status": status, "ports": ports, "patches": patches})
     }
 
-    fn phy_ports(&self) -> Vec<Value> {
-        self.phy
+    fn phy_ports(&self, counters: &[PhyCounters]) -> Vec<Value> {
+        counters
             .iter()
             .zip(&self.cfg.phy_queues)
             .zip(&self.flows)
@@ -53,11 +56,11 @@ impl Primary {
             .collect()
     }
 
-    fn ring_ports(&self) -> Vec<Value> {
+    fn ring_ports(&self, counters: &[RingCounters]) -> Vec<Value> {
         let entry = |id: usize, rx: u64, rx_drop: u64, tx: u64, tx_drop: u64| json!({"id": id, "rx": rx, "rx_drop": rx_drop, "tx": tx, "tx_drop": tx_drop});
         let mut out = Vec::new();
         let mut used = 0;
-        for (id, c) in self.rings.iter().enumerate() {
+        for (id, c) in counters.iter().enumerate() {
             let e = entry(id, c.rx, c.rx_drop, c.tx, c.tx_drop);
             used += e.to_string().len() + 1;
             if used > RING_PART_LIMIT {
@@ -67,7 +70,7 @@ impl Primary {
         }
         // The oversize fault appends idle rings beyond the configured count.
         let mut padded = 0;
-        for id in self.rings.len().. {
+        for id in counters.len().. {
             if padded >= self.oversize {
                 break;
             }
@@ -81,8 +84,9 @@ impl Primary {
 
 #[cfg(test)]
 mod tests {
+    use super::super::counters::{PhyCounters, RingCounters};
     use super::super::model::{Model, Reply};
-    use super::super::primary::{PhyCounters, Primary, PrimaryConfig, RingCounters};
+    use super::super::primary::{Primary, PrimaryConfig};
     use std::time::{Duration, Instant};
 
     const EXAMPLE: &str = r#"{"master-lcore":0,"lcores":[0,1],"forwarder":{"status":"running","ports":["phy:0","phy:1","ring:0","ring:1","pipe:0"],"patches":[{"src":"phy:0","dst":"ring:0"},{"src":"ring:1","dst":"phy:1"}]},"phy_ports":[{"id":0,"eth":"56:48:4f:53:54:00","rx":1024,"tx":998,"tx_drop":2,"nof_queues":{"rx":1,"tx":1},"flow":[{"rule_id":0,"attr":{"group":0,"priority":0,"ingress":1,"egress":0,"transfer":1},"patterns":[{"type":"eth","spec":{"dst":"11:22:33:44:55:66","src":"00:00:00:00:00:00","type":"0x0000"},"last":null,"mask":{"dst":"FF:FF:FF:FF:FF:FF","src":"00:00:00:00:00:00","type":"0xffff"}},{"type":"vlan","spec":{"tci":"0x6400","inner_type":"0x0000"},"last":null,"mask":{"tci":"0xffff","inner_type":"0x0000"}}],"actions":[{"type":"queue","conf":{"index":1}},{"type":"of_pop_vlan","conf":null}]}]},{"id":1,"eth":"56:48:4f:53:54:01","rx":998,"tx":1024,"tx_drop":0,"nof_queues":{"rx":1,"tx":1},"flow":[]}],"ring_ports":[{"id":0,"rx":1000,"rx_drop":0,"tx":1024,"tx_drop":0},{"id":1,"rx":998,"rx_drop":0,"tx":998,"tx_drop":0},{"id":2,"rx":0,"rx_drop":0,"tx":0,"tx_drop":0},{"id":3,"rx":0,"rx_drop":0,"tx":0,"tx_drop":0}],"pipes":[{"id":0,"rx":2,"tx":3}]}"#;
@@ -120,10 +124,16 @@ mod tests {
             r#"{"result":"succeeded","command":"patch","ports":{"src":"phy:0","dst":"ring:0"}}"#
         );
         run(&mut p, now, &["forward", RULE]);
-        p.phy[0] = PhyCounters { rx: 1024, tx: 998, tx_drop: 2 };
-        p.phy[1] = PhyCounters { rx: 998, tx: 1024, tx_drop: 0 };
-        p.rings[0] = RingCounters { rx: 1000, rx_drop: 0, tx: 1024, tx_drop: 0 };
-        p.rings[1] = RingCounters { rx: 998, rx_drop: 0, tx: 998, tx_drop: 0 };
+        p.cfg.counters.set(
+            vec![
+                PhyCounters { rx: 1024, tx: 998, tx_drop: 2 },
+                PhyCounters { rx: 998, tx: 1024, tx_drop: 0 },
+            ],
+            vec![
+                RingCounters { rx: 1000, rx_drop: 0, tx: 1024, tx_drop: 0 },
+                RingCounters { rx: 998, rx_drop: 0, tx: 998, tx_drop: 0 },
+            ],
+        );
         assert_eq!(text(p.handle("status", now)), EXAMPLE);
     }
 
@@ -132,16 +142,35 @@ mod tests {
         let mut p = Primary::new(PrimaryConfig::default());
         let t0 = Instant::now();
         run(&mut p, t0, &["add ring:0", "patch phy:0 ring:0", "forward"]);
-        p.handle("status", t0 + Duration::from_secs(1));
-        assert!(p.phy[0].rx >= 1000 && p.rings[0].tx == p.phy[0].rx);
-        let before = p.phy[0].rx;
-        p.handle("status", t0 + Duration::from_secs(2));
-        assert!(p.phy[0].rx > before);
-        assert_eq!(
-            text(p.handle("clear", t0 + Duration::from_secs(2))),
-            r#"{"result":"succeeded","command":"clear"}"#
-        );
-        assert_eq!(p.phy[0].rx, 0);
+        let counters = |p: &mut Primary, at: Duration| {
+            let v: serde_json::Value =
+                serde_json::from_str(&text(p.handle("status", t0 + at))).expect("status is JSON");
+            (v["phy_ports"][0]["rx"].as_u64().unwrap_or(0), v["ring_ports"][0]["tx"].as_u64().unwrap_or(0))
+        };
+        let (rx1, tx1) = counters(&mut p, Duration::from_secs(1));
+        assert!(rx1 >= 1000 && tx1 == rx1, "{rx1} {tx1}");
+        let (rx2, _) = counters(&mut p, Duration::from_secs(2));
+        assert!(rx2 > rx1);
+        let clear = text(p.handle("clear", t0 + Duration::from_secs(2)));
+        assert_eq!(clear, r#"{"result":"succeeded","command":"clear"}"#);
+        p.handle("stop", t0 + Duration::from_secs(2));
+        assert_eq!(counters(&mut p, Duration::from_secs(3)), (0, 0));
+    }
+
+    #[test]
+    fn nfv_forwarding_advances_the_primary_counters() {
+        use super::super::nfv::{Nfv, NfvConfig};
+        let mut p = Primary::new(PrimaryConfig::default());
+        let mut n = Nfv::new(NfvConfig { counters: p.cfg.counters.clone(), ..NfvConfig::default() });
+        let t0 = Instant::now();
+        p.handle("status", t0);
+        n.handle("add ring:3", t0);
+        n.handle("patch ring:3 phy:1", t0);
+        n.handle("forward", t0);
+        let v: serde_json::Value =
+            serde_json::from_str(&text(p.handle("status", t0 + Duration::from_secs(1)))).expect("JSON");
+        assert!(v["ring_ports"][3]["rx"].as_u64().is_some_and(|rx| rx >= 1000));
+        assert_eq!(v["ring_ports"][3]["rx"], v["phy_ports"][1]["tx"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`SimSpec`]: which process to simulate and its start-up options, with the defaults of
 //! spec §8, and the construction of its model.
 
+use super::counters::CounterBank;
 use super::model::Model;
 use super::nfv::{Nfv, NfvConfig};
 use super::pcap::{Pcap, PcapConfig};
@@ -31,6 +32,9 @@ pub struct SimSpec {
     pub flow_supported: bool,
     /// How long spp_pcap takes to follow `start`/`stop`.
     pub pcap_lag: Duration,
+    /// Phy/ring counters of the primary; give the primary and the nfv processes of one
+    /// host the same bank so that nfv forwarding shows in the primary's `status`.
+    pub counters: CounterBank,
 }
 
 impl SimSpec {
@@ -44,6 +48,7 @@ impl SimSpec {
             rings: 8,
             flow_supported: true,
             pcap_lag: Duration::from_millis(50),
+            counters: CounterBank::new(),
         }
     }
 
@@ -60,12 +65,15 @@ impl SimSpec {
                 rings: self.rings,
                 flow_supported: self.flow_supported,
                 seed: self.seed,
+                counters: self.counters.clone(),
                 ..PrimaryConfig::default()
             })),
             ProcType::Nfv => Box::new(Nfv::new(NfvConfig {
                 client_id: self.client_id,
                 phy_queues,
                 rings: self.rings,
+                seed: self.seed,
+                counters: self.counters.clone(),
                 ..NfvConfig::default()
             })),
             ProcType::Vf | ProcType::Mirror => Box::new(Vf::new(
