@@ -23,6 +23,7 @@ mod uid;
 mod vf;
 mod vf_parse;
 mod vf_status;
+mod vf_types;
 
 #[cfg(test)]
 mod conn_tests;

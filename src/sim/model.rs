@@ -50,6 +50,9 @@ pub trait Model: Send {
     fn set_oversize(&mut self, bytes: usize);
 }
 
+/// primary/nfv keep token pointers in an array of 48 entries without a bound check.
+pub const MAX_FRAME_TOKENS: usize = 47;
+
 /// Splits a command like the processes' `strtok(cmd, " ")`: runs of spaces separate tokens.
 pub fn tokens(cmd: &str) -> Vec<&str> {
     cmd.split(' ').filter(|t| !t.is_empty()).collect()

@@ -3,7 +3,7 @@
 
 use super::counters::{CounterBank, Stream, rate_per_ms};
 use super::flow::parse_c_number;
-use super::model::{Model, Reply, tokens};
+use super::model::{MAX_FRAME_TOKENS, Model, Reply, tokens};
 use super::primary::counted;
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Value, json};
@@ -185,9 +185,11 @@ impl Nfv {
 
 impl Model for Nfv {
     fn handle(&mut self, cmd: &str, now: Instant) -> Reply {
-        let reply = self.dispatch(cmd);
+        let toks = tokens(cmd);
+        let reply = self.dispatch(&toks);
         self.sync_streams(now);
-        reply
+        // The token array of the real process overflows beyond 47 tokens (spec §3.1).
+        if toks.len() > MAX_FRAME_TOKENS { Reply::crash(reply) } else { reply }
     }
 
     fn set_oversize(&mut self, bytes: usize) {
@@ -196,8 +198,7 @@ impl Model for Nfv {
 }
 
 impl Nfv {
-    fn dispatch(&mut self, cmd: &str) -> Reply {
-        let toks = tokens(cmd);
+    fn dispatch(&mut self, toks: &[&str]) -> Reply {
         match toks.first().copied() {
             Some("_get_client_id") => self.handshake(),
             Some("_set_client_id") => {
@@ -216,13 +217,13 @@ impl Nfv {
                 Reply::Text(result(true, c))
             }
             Some("exit") => Reply::Exit(Some(Box::new(Reply::Text(result(true, "exit"))))),
-            Some("add") => self.add_del(&toks, true),
+            Some("add") => self.add_del(toks, true),
             Some("del") => {
                 // Every del stops forwarding, even a failed one (Q7).
                 self.running = false;
-                self.add_del(&toks, false)
+                self.add_del(toks, false)
             }
-            Some("patch") => self.patch(&toks),
+            Some("patch") => self.patch(toks),
             _ => Reply::Echo,
         }
     }

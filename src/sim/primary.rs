@@ -5,7 +5,7 @@
 use super::counters::{Counted, CounterBank, Stream, rate_per_ms};
 use super::flow;
 use super::flow_table::{self, FlowTable, PortSupport};
-use super::model::{Model, Reply, tokens};
+use super::model::{MAX_FRAME_TOKENS, Model, Reply, tokens};
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -215,9 +215,13 @@ pub(super) fn counted(port: Port) -> Option<Counted> {
 
 impl Model for Primary {
     fn handle(&mut self, cmd: &str, now: Instant) -> Reply {
-        let reply = self.dispatch(cmd, now);
+        let toks = tokens(cmd);
+        // More than 47 tokens, or a third token of 16 bytes or more, overflow the real
+        // primary's stack buffers (spec §3.1, Q13).
+        let overflows = toks.len() > MAX_FRAME_TOKENS || toks.get(2).is_some_and(|t| t.len() >= 16);
+        let reply = self.dispatch(&toks, now);
         self.sync_streams(now);
-        reply
+        if overflows { Reply::crash(reply) } else { reply }
     }
 
     fn set_oversize(&mut self, bytes: usize) {
@@ -226,8 +230,7 @@ impl Model for Primary {
 }
 
 impl Primary {
-    fn dispatch(&mut self, cmd: &str, now: Instant) -> Reply {
-        let toks = tokens(cmd);
+    fn dispatch(&mut self, toks: &[&str], now: Instant) -> Reply {
         let Some(&name) = toks.first() else { return Reply::crash(Reply::Echo) };
         match name {
             "status" => Reply::Text(self.status_json(now)),
@@ -240,10 +243,10 @@ impl Primary {
                 text(result(true, name))
             }
             "exit" => Reply::Exit(Some(Box::new(text(result(true, "exit"))))),
-            "add" => self.add(&toks),
-            "del" => self.del(&toks),
-            "patch" => self.patch(&toks),
-            "flow" => self.flow(&toks),
+            "add" => self.add(toks),
+            "del" => self.del(toks),
+            "patch" => self.patch(toks),
+            "flow" => self.flow(toks),
             "launch" if toks.len() < 2 => Reply::crash(text(result(true, "launch"))),
             "launch" => text(result(true, "launch")),
             _ => Reply::Echo,

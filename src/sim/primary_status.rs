@@ -211,6 +211,9 @@ mod tests {
             text(p.handle("launch 1 spp_nfv -l 1", now)),
             r#"{"result":"succeeded","command":"launch"}"#
         );
+        let long = "launch 1 spp_nfv_with_a_long_name -l 1";
+        assert_eq!(p.handle(long, now).resolve(true), Reply::Exit(None));
+        assert!(text(p.handle(long, now).resolve(false)).contains("launch"));
         assert!(matches!(p.handle("exit", now), Reply::Exit(Some(_))));
     }
 }

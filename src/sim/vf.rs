@@ -5,6 +5,7 @@
 use super::model::{Model, Reply, tokens};
 use super::spaced_json;
 use super::vf_parse::VfCmd;
+pub use super::vf_types::{ClassifierEntry, CompType, Component, Dir, VfPort, VfPortType, VlanOp};
 use crate::proc_type::ProcType;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -35,104 +36,6 @@ impl Default for VfConfig {
             vhosts: 32,
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum VfPortType {
-    Phy,
-    Vhost,
-    Ring,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VfPort {
-    pub ty: VfPortType,
-    pub index: u32,
-    pub queue: Option<u32>,
-}
-
-impl VfPort {
-    /// Display form of spec §4.2 (`phy:0 nq 1`).
-    pub fn display(self) -> String {
-        let ty = match self.ty {
-            VfPortType::Phy => "phy",
-            VfPortType::Vhost => "vhost",
-            VfPortType::Ring => "ring",
-        };
-        match self.queue {
-            Some(q) => format!("{ty}:{} nq {q}", self.index),
-            None => format!("{ty}:{}", self.index),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
-    Rx,
-    Tx,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompType {
-    Forward,
-    Merge,
-    Classifier,
-    Mirror,
-}
-
-impl CompType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompType::Forward => "forward",
-            CompType::Merge => "merge",
-            CompType::Classifier => "classifier",
-            CompType::Mirror => "mirror",
-        }
-    }
-
-    /// Most rx and tx ports a component of this type may have.
-    fn limits(self) -> (usize, usize) {
-        match self {
-            CompType::Forward => (1, 1),
-            CompType::Merge => (usize::MAX, 1),
-            CompType::Classifier => (1, usize::MAX),
-            CompType::Mirror => (1, 2),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VlanOp {
-    None,
-    /// -1 for a value that was not sent.
-    Add {
-        vid: i32,
-        pcp: i32,
-    },
-    Del,
-}
-
-#[derive(Clone, Debug)]
-pub struct Component {
-    pub name: String,
-    pub core: u32,
-    pub ty: CompType,
-    pub rx: Vec<VfPort>,
-    pub tx: Vec<VfPort>,
-}
-
-impl Component {
-    pub fn ports(&self, dir: Dir) -> &Vec<VfPort> {
-        if dir == Dir::Rx { &self.rx } else { &self.tx }
-    }
-}
-
-/// One classifier entry; `vlan` is `None` for `mac` entries (internally VLAN 4095).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClassifierEntry {
-    pub vlan: Option<u16>,
-    pub mac: [u8; 6],
-    pub port: VfPort,
 }
 
 pub struct Vf {
@@ -301,10 +204,12 @@ impl Model for Vf {
             // The real process dereferences a NULL first token (Q4).
             return Reply::crash(Reply::Text(spaced_json::error("Invalid value (command)")));
         }
-        match self.parse(&toks).and_then(|c| self.execute(c)) {
+        let overflows = super::vf_parse::overflows(cmd, &toks);
+        let reply = match self.parse(&toks).and_then(|c| self.execute(c)) {
             Ok(reply) => reply,
             Err(message) => Reply::Text(spaced_json::error(message)),
-        }
+        };
+        if overflows { Reply::crash(reply) } else { reply }
     }
 
     fn set_oversize(&mut self, bytes: usize) {

@@ -206,6 +206,23 @@ impl Vf {
     }
 }
 
+/// Inputs that overflow a stack buffer of the real parser (spec §3.1, §5.3.3, Q23): a
+/// command of 888 bytes or more, a component name of 32–110 bytes, a MAC of 32 or more.
+pub fn overflows(cmd: &str, toks: &[&str]) -> bool {
+    let name = match toks.first().copied() {
+        Some("component") => toks.get(2),
+        Some("port") => toks.get(4),
+        _ => None,
+    };
+    let mac = match toks.first().copied() {
+        Some("classifier_table") if toks.len() >= 5 => toks.get(toks.len() - 2),
+        _ => None,
+    };
+    cmd.len() >= 888
+        || name.is_some_and(|n| (32..NAME_LIMIT).contains(&n.len()))
+        || mac.is_some_and(|m| m.len() >= 32)
+}
+
 /// A missing value parses as -1 (spec §6.3: `"pcp": -1`); a present one must be in range.
 fn vlan_value(tok: Option<&&str>, max: u64) -> Option<i32> {
     match tok {

@@ -166,3 +166,15 @@ fn oversize_pads_with_unused_cores() {
     assert!(status.contains(r#"{ "core": 1000, "type": "unuse" }, { "core": 1001, "type": "unuse" }"#));
     assert!(status.ends_with(r#""type": "unuse" } ], "classifier_table": [  ] } }"#));
 }
+
+#[test]
+fn overflowing_inputs_crash_only_in_real_crash_mode() {
+    let mut vf = Vf::new(ProcType::Vf, VfConfig::default());
+    let long_name = format!("component start {} 2 forward", "n".repeat(40));
+    assert_eq!(vf.handle(&long_name, Instant::now()).resolve(true), Reply::Exit(None));
+    // Safe mode answers like the parser would (the name is below the 111-byte limit).
+    let long_name = format!("component start {} 3 forward", "m".repeat(40));
+    assert_eq!(text(vf.handle(&long_name, Instant::now()).resolve(false)), OK);
+    let long_mac = format!("classifier_table add mac {} ring:0", "1".repeat(32));
+    assert_eq!(vf.handle(&long_mac, Instant::now()).resolve(true), Reply::Exit(None));
+}
