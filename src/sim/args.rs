@@ -136,4 +136,10 @@ mod tests {
         assert_eq!(f.delay, Duration::from_millis(7));
         assert_eq!(Cli::parse_from(["sim"]).sim.specs().len(), 5);
     }
+
+    #[test]
+    fn flag_definitions_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

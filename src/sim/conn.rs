@@ -4,6 +4,7 @@
 
 use super::faults::{self, Faults};
 use super::handle::Shared;
+use super::launch::Launch;
 use super::model::{Model, Reply, tokenized};
 use super::spec::SimSpec;
 use std::io;
@@ -37,7 +38,7 @@ pub(super) async fn run(spec: SimSpec, ctl: SocketAddr, shared: Arc<Shared>, shu
                 info!(%ctl, "connected");
                 let end = tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    end = serve(&mut stream, model.as_mut(), &spec, &shared) => end,
+                    end = serve(&mut stream, model.as_mut(), &spec, &shared, &shutdown) => end,
                 };
                 drop(stream);
                 if let End::Exited = end {
@@ -63,7 +64,13 @@ async fn connect(ctl: SocketAddr) -> io::Result<TcpStream> {
 }
 
 /// One connection: each read is one command, each command at most one reply.
-async fn serve(stream: &mut TcpStream, model: &mut dyn Model, spec: &SimSpec, shared: &Shared) -> End {
+async fn serve(
+    stream: &mut TcpStream,
+    model: &mut dyn Model,
+    spec: &SimSpec,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+) -> End {
     let mut buf = vec![0u8; spec.read_size()];
     let mut replied = 0u64;
     let mut unanswered = false;
@@ -83,7 +90,11 @@ async fn serve(stream: &mut TcpStream, model: &mut dyn Model, spec: &SimSpec, sh
             return End::Closed;
         }
         model.set_oversize(faults.oversize);
-        let (bytes, exits) = match model.handle(&cmd, Instant::now()).resolve(faults.real_crash) {
+        let reply = model.handle(&cmd, Instant::now()).resolve(faults.real_crash);
+        for launch in model.take_launches() {
+            start_launched(launch, spec, shutdown);
+        }
+        let (bytes, exits) = match reply {
             Reply::Exit(None) => return End::Exited,
             Reply::Exit(Some(reply)) => (render(*reply, raw, spec), true),
             reply => (render(reply, raw, spec), false),
@@ -105,6 +116,18 @@ async fn serve(stream: &mut TcpStream, model: &mut dyn Model, spec: &SimSpec, sh
             return End::Closed;
         }
     }
+}
+
+/// Starts a secondary asked for by the primary's `launch`, on the same simulated host.
+fn start_launched(launch: Launch, spec: &SimSpec, shutdown: &CancellationToken) {
+    info!(proc = %launch.ty, client_id = launch.client_id, ctl = %launch.ctl, "launching");
+    let mut child = SimSpec::new(launch.ty, launch.client_id);
+    child.frame_size = spec.frame_size;
+    child.seed = spec.seed;
+    child.phy_queues = spec.phy_queues.clone();
+    child.rings = spec.rings;
+    child.counters = spec.counters.clone();
+    super::spawn(child, launch.ctl, shutdown.clone());
 }
 
 /// The bytes of a reply: text, or for primary/nfv the echo of the tokenized command, in
@@ -150,7 +173,8 @@ async fn write_reply(
         }
         stream.write_all(piece).await?;
     }
-    debug!(bytes = bytes.len(), "replied");
+    let text = bytes.split(|b| *b == 0).next().unwrap_or_default();
+    debug!(bytes = bytes.len(), reply = %String::from_utf8_lossy(text).escape_debug(), "replied");
     Ok(())
 }
 

@@ -248,3 +248,21 @@ async fn exit_and_real_crash_terminate_the_process() {
     assert_eof(&mut s).await;
     assert!(rig.sim.exited());
 }
+
+#[tokio::test]
+async fn primary_launch_starts_the_secondary() {
+    let rig = rig(SimSpec::new(ProcType::Primary, 0)).await;
+    let secondary = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = secondary.local_addr().expect("addr").port();
+    let mut s = rig.accept().await;
+    let cmd = format!("launch 7 spp_mirror -l 1,2 -- --client-id 7 -s 127.0.0.1:{port}");
+    s.write_all(cmd.as_bytes()).await.expect("write");
+    let frame = read_exact(&mut s, 32768).await;
+    assert!(frame.starts_with(br#"{"result":"succeeded","command":"launch"}"#));
+    let mut child = timeout(WAIT, secondary.accept()).await.expect("child connects").expect("accept").0;
+    let reply = exchange(&mut child, "_get_client_id").await;
+    assert_eq!(
+        reply,
+        br#"{ "results": [ { "result": "success" } ], "client_id": 7, "process_type": "mirror" }"#
+    );
+}

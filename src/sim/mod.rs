@@ -12,6 +12,7 @@ mod faults;
 mod flow;
 mod flow_table;
 mod handle;
+mod launch;
 mod model;
 mod nfv;
 mod pcap;

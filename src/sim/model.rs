@@ -3,6 +3,7 @@
 //!
 //! Models know nothing about sockets, frames or faults; `conn` applies those.
 
+use super::launch::Launch;
 use std::time::Instant;
 
 /// The outcome of one command.
@@ -48,6 +49,11 @@ pub trait Model: Send {
 
     /// Makes `status` replies carry about this many extra bytes of extra entries (0: none).
     fn set_oversize(&mut self, bytes: usize);
+
+    /// Secondaries to start after this reply (only the primary's `launch` makes any).
+    fn take_launches(&mut self) -> Vec<Launch> {
+        Vec::new()
+    }
 }
 
 /// primary/nfv keep token pointers in an array of 48 entries without a bound check.

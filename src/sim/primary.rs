@@ -5,6 +5,7 @@
 use super::counters::{Counted, CounterBank, Stream, rate_per_ms};
 use super::flow;
 use super::flow_table::{self, FlowTable, PortSupport};
+use super::launch::{self, Launch};
 use super::model::{MAX_FRAME_TOKENS, Model, Reply, tokens};
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Map, Value, json};
@@ -57,6 +58,8 @@ pub struct Primary {
     pub(super) pipes: Vec<Pipe>,
     pub(super) flows: Vec<FlowTable>,
     pub(super) oversize: usize,
+    /// Secondaries requested by `launch`, until `conn` starts them.
+    launches: Vec<Launch>,
     /// This model's key for its streams in the counter bank.
     owner: u64,
 }
@@ -88,6 +91,7 @@ impl Primary {
             pipes: Vec::new(),
             flows: vec![FlowTable::default(); phy],
             oversize: 0,
+            launches: Vec::new(),
             owner: cfg.counters.owner(),
             cfg,
         }
@@ -227,6 +231,10 @@ impl Model for Primary {
     fn set_oversize(&mut self, bytes: usize) {
         self.oversize = bytes;
     }
+
+    fn take_launches(&mut self) -> Vec<Launch> {
+        std::mem::take(&mut self.launches)
+    }
 }
 
 impl Primary {
@@ -248,7 +256,10 @@ impl Primary {
             "patch" => self.patch(toks),
             "flow" => self.flow(toks),
             "launch" if toks.len() < 2 => Reply::crash(text(result(true, "launch"))),
-            "launch" => text(result(true, "launch")),
+            "launch" => {
+                self.launches.extend(launch::parse(toks));
+                text(result(true, "launch"))
+            }
             _ => Reply::Echo,
         }
     }
