@@ -56,8 +56,9 @@ impl Pcap {
             return;
         }
         self.capture = self.requested.then(|| {
-            let wall = (self.cfg.wall)() - (now - due);
-            timestamp(wall)
+            // The workers switched at `due`, not when somebody looked.
+            let wall = (self.cfg.wall)();
+            timestamp(wall.checked_sub(now - due).unwrap_or(wall))
         });
     }
 

@@ -88,3 +88,86 @@ impl SimSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Random commands built from the protocol's own words must never panic a model.
+    #[test]
+    fn no_input_panics_any_model() {
+        const WORDS: &[&str] = &[
+            "status",
+            "add",
+            "del",
+            "patch",
+            "reset",
+            "flow",
+            "create",
+            "destroy",
+            "validate",
+            "ALL",
+            "phy:0",
+            "phy:0nq1",
+            "ring:",
+            "ring:1",
+            "ring:x",
+            "vhost:99",
+            "pipe:0",
+            "tap:1",
+            "component",
+            "start",
+            "stop",
+            "port",
+            "rx",
+            "tx",
+            "classifier_table",
+            "mac",
+            "vlan",
+            "default",
+            "add_vlantag",
+            "del_vlantag",
+            "4095",
+            "0x1f",
+            "010",
+            "-1",
+            "launch",
+            "spp_nfv",
+            "--",
+            "-s",
+            "pattern",
+            "eth",
+            "is",
+            "prefix",
+            "/",
+            "end",
+            "actions",
+            "queue",
+            "index",
+            "jump",
+            "group",
+            "exit",
+            "forward",
+            "",
+            " ",
+            "\u{0}",
+            "\u{fffd}",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let now = Instant::now();
+        for ty in [ProcType::Primary, ProcType::Nfv, ProcType::Vf, ProcType::Mirror, ProcType::Pcap] {
+            let mut model = SimSpec::new(ty, 1).model();
+            model.set_oversize(100);
+            for _ in 0..3000 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let len = (seed % 12) as usize;
+                let cmd: Vec<&str> =
+                    (0..len).map(|i| WORDS[((seed >> (i * 5)) % WORDS.len() as u64) as usize]).collect();
+                let _ = model.handle(&cmd.join(" "), now).resolve(seed % 2 == 0);
+            }
+        }
+    }
+}
