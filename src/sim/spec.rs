@@ -166,7 +166,7 @@ mod tests {
                 let len = (seed % 12) as usize;
                 let cmd: Vec<&str> =
                     (0..len).map(|i| WORDS[((seed >> (i * 5)) % WORDS.len() as u64) as usize]).collect();
-                let _ = model.handle(&cmd.join(" "), now).resolve(seed % 2 == 0);
+                let _ = model.handle(&cmd.join(" "), now).resolve(seed.is_multiple_of(2));
             }
         }
     }
