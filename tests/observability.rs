@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestAgent;
-use common::prometheus::{dashboard_metric_names, promtool};
+use common::prometheus::promtool;
 use spp_ctl::proc_type::ProcType;
 use spp_ctl::sim::Faults;
 use std::path::Path;
@@ -83,29 +83,6 @@ async fn a_hung_process_does_not_stall_the_scrape() {
     assert!(text.contains("spp_scrape_errors_total 1"), "{text}");
     assert!(text.contains("spp_nfv_forwarding{client_id=\"1\"} 1"), "other processes still reported:\n{text}");
     assert!(!text.contains("spp_vf_components{client_id=\"2\""), "the hung vf's series are left out");
-}
-
-#[test]
-fn dashboards_only_query_exported_agent_or_gateway_metrics() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let exported = runtime.block_on(async {
-        let (agent, _sims) = forwarding_agent().await;
-        scrape(&agent).await + &common::gateway_metrics_text().await
-    });
-    let mut checked = 0;
-    for entry in std::fs::read_dir(Path::new(ROOT).join("dashboards")).unwrap() {
-        let path = entry.unwrap().path();
-        let dashboard: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let names = dashboard_metric_names(&dashboard);
-        assert!(!names.is_empty(), "{} has no queries", path.display());
-        for name in names {
-            let base = ["_bucket", "_sum", "_count"].iter().fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
-            let listed = exported.lines().any(|l| l.starts_with(&format!("# TYPE {base} ")));
-            assert!(listed, "{} queries {name}, which no /metrics exports", path.display());
-            checked += 1;
-        }
-    }
-    assert!(checked > 20, "only {checked} metric references found");
 }
 
 #[test]

@@ -48,7 +48,6 @@ pub async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: Ca
             decoder: ReplyDecoder::new(Some(ctx.frame_size)),
             pending: BytesMut::new(),
         };
-        info!(%peer, "primary connected");
         ctx.count_connection(ProcName::primary());
         if let Some(old) = actor::attach(conn, &ctx.registry, &ctx.actor) {
             warn!(%peer, "a new primary connection replaces the previous one");
