@@ -4,15 +4,18 @@
 //!
 //! axum's own `serve` has no header timeout nor connection limit, hence this loop.
 
-use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::{Service, ServiceExt};
 use tracing::{debug, info, warn};
 
 #[derive(Clone, Debug)]
@@ -22,8 +25,13 @@ pub struct ServerLimits {
     pub grace_period: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown`, then drains.
-pub async fn serve(listener: TcpListener, router: Router, limits: ServerLimits, shutdown: CancellationToken) {
+/// Serves `app` (a `Router`, possibly wrapped in tower layers) on `listener` until
+/// `shutdown`, then drains.
+pub async fn serve<S>(listener: TcpListener, app: S, limits: ServerLimits, shutdown: CancellationToken)
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let tracker = TaskTracker::new();
     loop {
@@ -46,7 +54,10 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServerLimits, 
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            app.clone().oneshot(request.map(Body::new))
+        });
         let shutdown = shutdown.clone();
         let header_timeout = limits.header_timeout;
         tracker.spawn(async move {

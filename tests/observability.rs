@@ -15,14 +15,23 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 async fn forwarding_agent() -> (TestAgent, Vec<spp_ctl::sim::SimHandle>) {
     let agent = TestAgent::start().await;
     let mut sims = Vec::new();
-    for (ty, id) in [(ProcType::Primary, 0), (ProcType::Nfv, 1), (ProcType::Vf, 2), (ProcType::Mirror, 3), (ProcType::Pcap, 4)] {
+    for (ty, id) in [
+        (ProcType::Primary, 0),
+        (ProcType::Nfv, 1),
+        (ProcType::Vf, 2),
+        (ProcType::Mirror, 3),
+        (ProcType::Pcap, 4),
+    ] {
         sims.push(agent.attach(ty, id).await);
     }
     agent.put("/v1/primary/patches", r#"{"src": "phy:0", "dst": "phy:1"}"#).await.assert_no_content();
     agent.put("/v1/primary/forward", r#"{"action": "start"}"#).await.assert_no_content();
     agent.put("/v1/nfvs/1/patches", r#"{"src": "phy:1", "dst": "phy:0"}"#).await.assert_no_content();
     agent.put("/v1/nfvs/1/forward", r#"{"action": "start"}"#).await.assert_no_content();
-    agent.post("/v1/vfs/2/components", r#"{"name": "fwd1", "core": 2, "type": "forward"}"#).await.assert_no_content();
+    agent
+        .post("/v1/vfs/2/components", r#"{"name": "fwd1", "core": 2, "type": "forward"}"#)
+        .await
+        .assert_no_content();
     (agent, sims)
 }
 
@@ -55,14 +64,20 @@ async fn agent_metrics_pass_promtool_and_carry_the_data_plane() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     assert!(text.contains("spp_port_rx_packets_total{port=\"phy:0\"}"), "{text}");
-    assert!(text.contains("spp_agent_commands_total{command=\"status\",outcome=\"ok\",type=\"nfv\"}"), "{text}");
+    assert!(
+        text.contains("spp_agent_commands_total{command=\"status\",outcome=\"ok\",type=\"nfv\"}"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn port_counters_rise_between_scrapes() {
     let (agent, _sims) = forwarding_agent().await;
     let rx = |text: &str| -> u64 {
-        let line = text.lines().find(|l| l.starts_with("spp_port_rx_packets_total{port=\"phy:0\"}")).expect("phy:0 rx");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("spp_port_rx_packets_total{port=\"phy:0\"}"))
+            .expect("phy:0 rx");
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     let first = rx(&scrape(&agent).await);
@@ -81,7 +96,10 @@ async fn a_hung_process_does_not_stall_the_scrape() {
     // The scrape deadline is 1 s (the command deadline of the test agent is 1.5 s).
     assert!(took < Duration::from_millis(1400), "scrape took {took:?}");
     assert!(text.contains("spp_scrape_errors_total 1"), "{text}");
-    assert!(text.contains("spp_nfv_forwarding{client_id=\"1\"} 1"), "other processes still reported:\n{text}");
+    assert!(
+        text.contains("spp_nfv_forwarding{client_id=\"1\"} 1"),
+        "other processes still reported:\n{text}"
+    );
     assert!(!text.contains("spp_vf_components{client_id=\"2\""), "the hung vf's series are left out");
 }
 

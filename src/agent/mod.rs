@@ -23,6 +23,7 @@ use crate::metrics::AgentMetrics;
 use actor::ActorSettings;
 use listener::PortContext;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -100,12 +101,13 @@ pub fn start(
         config: Arc::new(config),
         started: Instant::now(),
         shutdown: shutdown.clone(),
+        sysfs_cpu: PathBuf::from("/sys/devices/system/cpu"),
     };
     info!(primary = %addresses.primary, secondary = %addresses.secondary, api = %addresses.api, "agent listening");
     let mut tasks = JoinSet::new();
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
-    let app = http_metrics::track(api::router(state).merge(scrape::routes(scraper)), metrics);
+    let app = api::finish(http_metrics::track(api::router(state).merge(scrape::routes(scraper)), metrics));
     tasks.spawn(http_server::serve(listeners.api, app, limits, shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

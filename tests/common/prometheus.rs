@@ -17,7 +17,8 @@ pub fn promtool(args: &[&str], stdin: &str, dir: &Path) -> (bool, String) {
         .expect("promtool runs (CI installs the prometheus package)");
     child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write to promtool");
     let output = child.wait_with_output().expect("promtool finishes");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
@@ -37,7 +38,9 @@ fn collect_exprs(value: &serde_json::Value, out: &mut Vec<String>) {
             for (key, child) in map {
                 match (key.as_str(), child) {
                     ("expr", serde_json::Value::String(expr)) => out.push(expr.clone()),
-                    ("query" | "definition", serde_json::Value::String(q)) if q.contains("spp_") => out.push(q.clone()),
+                    ("query" | "definition", serde_json::Value::String(q)) if q.contains("spp_") => {
+                        out.push(q.clone())
+                    }
                     _ => collect_exprs(child, out),
                 }
             }
@@ -55,7 +58,9 @@ fn metric_names(expr: &str) -> Vec<String> {
     while i < bytes.len() {
         let starts_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
         if starts_word && expr[i..].starts_with("spp_") {
-            let end = expr[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(expr.len(), |n| i + n);
+            let end = expr[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(expr.len(), |n| i + n);
             names.push(expr[i..end].to_owned());
             i = end;
         } else {

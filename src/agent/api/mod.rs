@@ -1,6 +1,26 @@
-//! The REST API v1 router (see `rest-api-v1.md`).
+//! The REST API v1 router (`rest-api-v1.md`): one file per resource, each returning a
+//! small `Router`, merged here; `fallback.rs` gives unknown paths and methods the
+//! original's 404/405 answers.
+
+mod actions;
+mod body;
+mod components;
+mod cpu_layout;
+mod exec;
+mod fallback;
+mod flow;
+mod health;
+mod launch;
+mod nfv;
+mod path;
+mod pcap;
+mod primary;
+mod processes;
+mod reply;
+mod validate;
 
 use crate::agent::{AgentConfig, Registry};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -13,9 +33,41 @@ pub struct AppState {
     pub started: Instant,
     /// Cancelled when shutdown begins: `/readyz` then answers 503.
     pub shutdown: CancellationToken,
+    /// Root of the CPU topology (`/sys/devices/system/cpu`; a fake tree in tests).
+    pub sysfs_cpu: PathBuf,
 }
 
 /// The complete API router, state applied.
 pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new().with_state(state)
+    axum::Router::new()
+        .merge(processes::routes())
+        .merge(primary::routes())
+        .merge(flow::routes())
+        .merge(nfv::routes())
+        .merge(components::routes())
+        .merge(pcap::routes())
+        .merge(health::routes())
+        .fallback(fallback::not_found)
+        .with_state(state)
 }
+
+/// Wraps the finished router (any extra routes and layers added) so that its 405s get
+/// the original's text and `Allow`. This must sit outside the `Router`: axum adds the
+/// `Allow` header on the way out of it.
+pub fn finish(
+    router: axum::Router,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(fallback::fix_method_not_allowed))
+        .service(router)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,41 @@
+//! `GET /healthz` (alive), `GET /readyz` (serving, not shutting down) and `GET /info`
+//! (what the gateway's DNS discovery asks an agent for its name).
+
+use crate::agent::api::{AppState, reply};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/info", get(info))
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+async fn healthz() -> Response {
+    text(StatusCode::OK, "ok")
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.shutdown.is_cancelled() {
+        text(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else {
+        text(StatusCode::OK, "ready")
+    }
+}
+
+async fn info(State(state): State<AppState>) -> Response {
+    reply::json(&json!({
+        "host": state.config.host_name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started.elapsed().as_secs(),
+        "processes": state.registry.len(),
+    }))
+}
