@@ -5,11 +5,14 @@ use serde_json::{Value, json};
 use std::fs;
 use std::path::Path;
 
+/// A socket id and its cores; a core id and its lcores.
+type Socket = (u64, Vec<(u64, Vec<u32>)>);
+
 /// Sockets in order of their first CPU, cores in order of their first CPU, lcores
 /// ascending. An unreadable topology gives an empty list.
 pub fn read(root: &Path) -> Value {
     let max = fs::read_to_string(root.join("kernel_max")).ok().and_then(|s| s.trim().parse::<u32>().ok());
-    let mut sockets: Vec<(u64, Vec<(u64, Vec<u32>)>)> = Vec::new();
+    let mut sockets: Vec<Socket> = Vec::new();
     for cpu in 0..=max.unwrap_or(0) {
         let topology = root.join(format!("cpu{cpu}/topology"));
         let (Some(core), Some(socket)) =
