@@ -5,20 +5,11 @@
 mod common;
 
 use common::TestAgent;
-use spp_ctl::proc_type::ProcType;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spp_cli_and_networking_spp_sequences() {
     let agent = TestAgent::start().await;
-    for (ty, id) in [
-        (ProcType::Primary, 0),
-        (ProcType::Nfv, 1),
-        (ProcType::Vf, 2),
-        (ProcType::Mirror, 3),
-        (ProcType::Pcap, 4),
-    ] {
-        agent.attach(ty, id).await;
-    }
+    agent.attach_all().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/spp_clients.py");
     let base = format!("http://{}", agent.addrs.api);
     let output = tokio::process::Command::new("python3")

@@ -6,7 +6,6 @@ mod common;
 use common::{TestAgent, test_config};
 use futures::future::join_all;
 use spp_ctl::agent::AgentConfig;
-use spp_ctl::proc_type::ProcType;
 
 const REQUESTS: usize = 2000;
 
@@ -70,13 +69,7 @@ async fn two_thousand_mixed_requests_get_their_own_replies() {
         ..test_config()
     })
     .await;
-    let sims = [
-        agent.attach(ProcType::Primary, 0).await,
-        agent.attach(ProcType::Nfv, 1).await,
-        agent.attach(ProcType::Vf, 2).await,
-        agent.attach(ProcType::Mirror, 3).await,
-        agent.attach(ProcType::Pcap, 4).await,
-    ];
+    let sims = agent.attach_all().await;
     // All of them at once, each on its own connection.
     let agent = &agent;
     join_all((0..REQUESTS).map(|i| run(agent, i))).await;

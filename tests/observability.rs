@@ -4,7 +4,6 @@ mod common;
 
 use common::TestAgent;
 use common::prometheus::promtool;
-use spp_ctl::proc_type::ProcType;
 use spp_ctl::sim::Faults;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,16 +13,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// An agent with all five simulated processes attached and the nfv and primary forwarding.
 async fn forwarding_agent() -> (TestAgent, Vec<spp_ctl::sim::SimHandle>) {
     let agent = TestAgent::start().await;
-    let mut sims = Vec::new();
-    for (ty, id) in [
-        (ProcType::Primary, 0),
-        (ProcType::Nfv, 1),
-        (ProcType::Vf, 2),
-        (ProcType::Mirror, 3),
-        (ProcType::Pcap, 4),
-    ] {
-        sims.push(agent.attach(ty, id).await);
-    }
+    let sims = agent.attach_all().await;
     agent.put("/v1/primary/patches", r#"{"src": "phy:0", "dst": "phy:1"}"#).await.assert_no_content();
     agent.put("/v1/primary/forward", r#"{"action": "start"}"#).await.assert_no_content();
     agent.put("/v1/nfvs/1/patches", r#"{"src": "phy:1", "dst": "phy:0"}"#).await.assert_no_content();

@@ -76,6 +76,33 @@ pub fn tokenized(cmd: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The part of `patch` that primary and spp_nfv share: `patch reset…` clears every
+/// patch, fewer than three tokens echo, an empty UID index crashes the real process,
+/// unknown ports fail. On success the source's old patch is gone and the pair returned.
+pub fn patch_ports<P: Copy + PartialEq>(
+    toks: &[&str],
+    patches: &mut Vec<(P, P)>,
+    failed: Reply,
+    lookup: impl Fn(&str) -> Result<Option<P>, super::uid::UidError>,
+) -> Result<(P, P), Reply> {
+    use super::uid::UidError;
+    if toks.get(1).is_some_and(|t| t.starts_with("reset")) {
+        patches.clear();
+        return Err(Reply::Echo);
+    }
+    if toks.len() < 3 {
+        return Err(Reply::Echo);
+    }
+    let (src, dst) = match (lookup(toks[1]), lookup(toks[2])) {
+        (Err(UidError::Empty), _) | (_, Err(UidError::Empty)) => return Err(Reply::crash(failed)),
+        (Ok(Some(s)), Ok(Some(d))) => (s, d),
+        _ => return Err(failed),
+    };
+    patches.retain(|(s, _)| *s != src);
+    patches.push((src, dst));
+    Ok((src, dst))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

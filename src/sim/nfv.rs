@@ -3,7 +3,7 @@
 
 use super::counters::{CounterBank, Stream, rate_per_ms};
 use super::flow::parse_c_number;
-use super::model::{MAX_FRAME_TOKENS, Model, Reply, tokens};
+use super::model::{MAX_FRAME_TOKENS, Model, Reply, patch_ports, tokens};
 use super::primary::counted;
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Value, json};
@@ -161,21 +161,13 @@ impl Nfv {
     }
 
     fn patch(&mut self, toks: &[&str]) -> Reply {
-        if toks.get(1).is_some_and(|t| t.starts_with("reset")) {
-            self.patches.clear();
-            return Reply::Echo;
-        }
-        if toks.len() < 3 {
-            return Reply::Echo;
-        }
         let failed = Reply::Text(result(false, "patch"));
-        let (src, dst) = match (self.lookup(toks[1]), self.lookup(toks[2])) {
-            (Err(UidError::Empty), _) | (_, Err(UidError::Empty)) => return Reply::crash(failed),
-            (Ok(Some(s)), Ok(Some(d))) => (s, d),
-            _ => return failed,
-        };
-        self.patches.retain(|(s, _)| *s != src);
-        self.patches.push((src, dst));
+        let mut patches = std::mem::take(&mut self.patches);
+        let outcome = patch_ports(toks, &mut patches, failed, |t| self.lookup(t));
+        self.patches = patches;
+        if let Err(reply) = outcome {
+            return reply;
+        }
         // nfv echoes the tokens as sent, cut to its 32-byte name buffers.
         let cut = |t: &str| t.chars().take(31).collect::<String>();
         let ports = json!({"src": cut(toks[1]), "dst": cut(toks[2])});

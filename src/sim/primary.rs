@@ -6,7 +6,7 @@ use super::counters::{Counted, CounterBank, Stream, rate_per_ms};
 use super::flow;
 use super::flow_table::{self, FlowTable, PortSupport};
 use super::launch::{self, Launch};
-use super::model::{MAX_FRAME_TOKENS, Model, Reply, tokens};
+use super::model::{MAX_FRAME_TOKENS, Model, Reply, patch_ports, tokens};
 use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -171,21 +171,14 @@ impl Primary {
     }
 
     fn patch(&mut self, toks: &[&str]) -> Reply {
-        if toks.get(1).is_some_and(|t| t.starts_with("reset")) {
-            self.patches.clear();
-            return Reply::Echo;
-        }
-        if toks.len() < 3 {
-            return Reply::Echo;
-        }
         let failed = text(result(false, "patch"));
-        let (src, dst) = match (self.lookup(toks[1]), self.lookup(toks[2])) {
-            (Err(UidError::Empty), _) | (_, Err(UidError::Empty)) => return Reply::crash(failed),
-            (Ok(Some(s)), Ok(Some(d))) => (s, d),
-            _ => return failed,
+        let mut patches = std::mem::take(&mut self.patches);
+        let outcome = patch_ports(toks, &mut patches, failed, |t| self.lookup(t));
+        self.patches = patches;
+        let (src, dst) = match outcome {
+            Ok(pair) => pair,
+            Err(reply) => return reply,
         };
-        self.patches.retain(|(s, _)| *s != src);
-        self.patches.push((src, dst));
         with(true, "patch", "ports", json!({"src": src.uid(), "dst": dst.uid()}))
     }
 

@@ -89,6 +89,21 @@ impl TestAgent {
         self.attach_spec(SimSpec::new(ty, id)).await
     }
 
+    /// The demo set: primary, nfv 1, vf 2, mirror 3, pcap 4, in that order.
+    pub async fn attach_all(&self) -> Vec<SimHandle> {
+        let mut sims = Vec::new();
+        for (ty, id) in [
+            (ProcType::Primary, 0),
+            (ProcType::Nfv, 1),
+            (ProcType::Vf, 2),
+            (ProcType::Mirror, 3),
+            (ProcType::Pcap, 4),
+        ] {
+            sims.push(self.attach(ty, id).await);
+        }
+        sims
+    }
+
     pub async fn attach_spec(&self, spec: SimSpec) -> SimHandle {
         let (ty, id) = (spec.ty, spec.client_id);
         let ctl = if ty == ProcType::Primary { self.addrs.primary } else { self.addrs.secondary };
