@@ -26,8 +26,25 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent (the default): SPP ports and the REST API v1.
     Agent(Box<AgentArgs>),
+    /// Run the gateway in front of many agents.
+    Gateway(GatewayArgs),
     /// Run simulated SPP processes that connect to an agent.
     Sim(crate::sim::SimArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// TOML configuration file (reloaded on SIGHUP and when it changes).
+    #[arg(long, env = "SPP_CTL_GW_CONFIG")]
+    pub config: std::path::PathBuf,
+    /// Overrides `listen` of the file.
+    #[arg(long, env = "SPP_CTL_GW_LISTEN")]
+    pub listen: Option<String>,
+    /// Overrides `metrics.listen` of the file.
+    #[arg(long, env = "SPP_CTL_GW_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod gateway;
 pub mod http_server;
 pub mod logging;
 pub mod metrics;

@@ -3,7 +3,8 @@
 use anyhow::{Context, anyhow};
 use clap::Parser;
 use spp_ctl::agent::{self, AgentConfig, Listeners};
-use spp_ctl::cli::{AgentArgs, Cli, Command};
+use spp_ctl::cli::{AgentArgs, Cli, Command, GatewayArgs};
+use spp_ctl::gateway::{self, GatewayConfig};
 use spp_ctl::{logging, shutdown, sim};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn fail(e: anyhow::Error) -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Agent(Box::new(cli.agent))) {
         Command::Agent(args) => run_agent(*args).await,
+        Command::Gateway(args) => run_gateway(args).await,
         Command::Sim(args) => {
             logging::init(logging::LogFormat::Text, "info");
             sim::run(args, shutdown::on_signals()).await
@@ -51,6 +53,26 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         let addrs = running.addresses;
         sim::attach_default(reachable(addrs.primary), reachable(addrs.secondary), shutdown);
     }
+    running.wait().await;
+    Ok(())
+}
+
+async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
+    let mut config = GatewayConfig::load(&args.config).map_err(|e| anyhow!(e))?;
+    let address = |flag: &str, raw: &str| raw.parse::<SocketAddr>().with_context(|| format!("{flag} {raw:?}"));
+    if let Some(listen) = &args.listen {
+        config.listen = address("--listen", listen)?;
+    }
+    if let Some(listen) = &args.metrics_listen {
+        config.metrics_listen = Some(address("--metrics-listen", listen)?);
+    }
+    logging::init(args.log.log_format, &args.log.log_level);
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr}"))?),
+        None => None,
+    };
+    let running = gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals())?;
     running.wait().await;
     Ok(())
 }

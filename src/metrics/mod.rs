@@ -2,8 +2,10 @@
 //! statics, so tests can run several agents in one process), and the text encoding.
 
 pub mod agent;
+pub mod gateway;
 
 pub use agent::AgentMetrics;
+pub use gateway::GatewayMetrics;
 
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};

@@ -1,0 +1,248 @@
+//! The gateway's configuration: a TOML file (`deploy/gateway.toml`), validated into typed
+//! values. A broken file is refused as a whole with a message naming the key.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub insecure_plaintext: bool,
+    #[serde(default)]
+    pub agents: Vec<AgentEntry>,
+    pub discovery: Option<Discovery>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default)]
+    pub fanout: Fanout,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub limits: Limits,
+    pub tls: Option<toml::Table>,
+    pub upstream_tls: Option<toml::Table>,
+    pub auth: Option<Auth>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentEntry {
+    pub host: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discovery {
+    pub dns: String,
+    #[serde(default = "default_agent_port")]
+    pub port: u16,
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    #[serde(default = "default_discovery_interval")]
+    pub interval: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    pub connect: String,
+    pub request: String,
+    pub health_interval: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fanout {
+    pub concurrency: usize,
+    pub deadline: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub body: usize,
+    pub header_timeout: String,
+    pub max_connections: usize,
+    pub drain: String,
+    pub grace: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Auth {
+    pub mode: String,
+}
+
+fn default_agent_port() -> u16 {
+    7777
+}
+fn default_scheme() -> String {
+    "http".to_owned()
+}
+fn default_discovery_interval() -> String {
+    "30s".to_owned()
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: "2s".into(), request: "15s".into(), health_interval: "5s".into() }
+    }
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout { concurrency: 64, deadline: "5s".into() }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body: 1 << 20,
+            header_timeout: "10s".into(),
+            max_connections: 4096,
+            drain: "5s".into(),
+            grace: "10s".into(),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub agents: Vec<AgentEntry>,
+    pub discovery: Option<DnsDiscovery>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub health_interval: Duration,
+    pub fanout_concurrency: usize,
+    pub fanout_deadline: Duration,
+    pub body_limit: usize,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    pub drain: Duration,
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsDiscovery {
+    pub name: String,
+    pub port: u16,
+    pub scheme: String,
+    pub interval: Duration,
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        Self::validate(file)
+    }
+
+    fn validate(file: FileConfig) -> Result<Self, String> {
+        if file.tls.is_some() || file.upstream_tls.is_some() {
+            return Err("[tls] and [upstream_tls]: TLS is not available in this build yet; use insecure_plaintext = true".into());
+        }
+        if !file.insecure_plaintext {
+            return Err("insecure_plaintext: must be true until TLS is configured ([tls] is required otherwise)".into());
+        }
+        if let Some(auth) = &file.auth
+            && auth.mode != "none"
+        {
+            return Err(format!("auth.mode: {:?} is not available in this build yet; use \"none\"", auth.mode));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for agent in &file.agents {
+            if !super::hosts::is_host_name(&agent.host) {
+                return Err(format!("agents.host: invalid host name {:?}", agent.host));
+            }
+            if !seen.insert(agent.host.clone()) {
+                return Err(format!("agents.host: {:?} is listed twice", agent.host));
+            }
+            super::upstream::base_uri(&agent.url).map_err(|e| format!("agents.url of {}: {e}", agent.host))?;
+        }
+        let discovery = match file.discovery {
+            None => None,
+            Some(d) => {
+                if d.scheme != "http" {
+                    return Err(format!("discovery.scheme: {:?} is not available in this build yet", d.scheme));
+                }
+                Some(DnsDiscovery { name: d.dns, port: d.port, scheme: d.scheme, interval: duration("discovery.interval", &d.interval)? })
+            }
+        };
+        let address = |key: &str, raw: &str| raw.parse::<SocketAddr>().map_err(|e| format!("{key}: {raw:?}: {e}"));
+        Ok(GatewayConfig {
+            listen: address("listen", file.listen.as_deref().unwrap_or("127.0.0.1:8443"))?,
+            metrics_listen: file.metrics.listen.as_deref().map(|m| address("metrics.listen", m)).transpose()?,
+            agents: file.agents,
+            discovery,
+            connect_timeout: duration("timeouts.connect", &file.timeouts.connect)?,
+            request_timeout: duration("timeouts.request", &file.timeouts.request)?,
+            health_interval: duration("timeouts.health_interval", &file.timeouts.health_interval)?,
+            fanout_concurrency: file.fanout.concurrency.max(1),
+            fanout_deadline: duration("fanout.deadline", &file.fanout.deadline)?,
+            body_limit: file.limits.body,
+            header_timeout: duration("limits.header_timeout", &file.limits.header_timeout)?,
+            max_connections: file.limits.max_connections.max(1),
+            drain: duration("limits.drain", &file.limits.drain).or_else(|e| zero_ok(&file.limits.drain, e))?,
+            grace: duration("limits.grace", &file.limits.grace)?,
+        })
+    }
+}
+
+fn duration(key: &str, raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!("{key}: must be longer than zero")),
+        Err(e) => Err(format!("{key}: {raw:?}: {e}")),
+    }
+}
+
+/// The drain period may be zero (tests, or no load balancer in front).
+fn zero_ok(raw: &str, error: String) -> Result<Duration, String> {
+    if humantime::parse_duration(raw).is_ok_and(|d| d.is_zero()) { Ok(Duration::ZERO) } else { Err(error) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses() {
+        let config = GatewayConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/gateway.toml"))).unwrap();
+        assert_eq!(config.agents.len(), 2);
+        assert_eq!(config.health_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let base = "insecure_plaintext = true\n";
+        for (extra, error) in [
+            ("listen = \"nowhere\"", "listen: \"nowhere\""),
+            ("[timeouts]\nconnect = \"soon\"", "timeouts.connect: \"soon\""),
+            ("[[agents]]\nhost = \"a b\"\nurl = \"http://127.0.0.1:1\"", "agents.host: invalid host name \"a b\""),
+            ("[[agents]]\nhost = \"a\"\nurl = \"ftp://x\"", "agents.url of a: "),
+            ("bogus = 1", "unknown field `bogus`"),
+        ] {
+            let message = GatewayConfig::parse(&format!("{base}{extra}")).unwrap_err();
+            assert!(message.contains(error), "{message}");
+        }
+        assert!(GatewayConfig::parse("").unwrap_err().starts_with("insecure_plaintext"));
+    }
+}

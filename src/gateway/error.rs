@@ -1,0 +1,42 @@
+//! The gateway's own error answers: one line of `text/plain` naming the host and the
+//! cause. Whatever an agent answers is passed through untouched and is not an error here.
+
+use crate::gateway::upstream::UpstreamError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("invalid host name {0:?}: expected [A-Za-z0-9._-]{{1,253}}")]
+    BadHostName(String),
+    #[error("unknown host {0}")]
+    UnknownHost(String),
+    #[error("host {host} is down: {error}")]
+    HostDown { host: String, error: String },
+    #[error("host {host}: {source}")]
+    Upstream { host: String, source: UpstreamError },
+    #[error("Request entity too large.")]
+    PayloadTooLarge,
+    #[error("Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)")]
+    NoRoute(String),
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::BadHostName(_) => StatusCode::BAD_REQUEST,
+            GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
+            GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Upstream { source, .. } => source.status(),
+            GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), self.to_string()).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        response
+    }
+}

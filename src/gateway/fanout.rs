@@ -1,0 +1,113 @@
+//! Cluster views: one agent route asked of every host in parallel (a concurrency cap, a
+//! deadline per host), merged into one answer with an `errors` list. A slow or dead host
+//! costs at most the deadline and shows up in `errors`.
+
+use crate::gateway::Gateway;
+use crate::gateway::hosts::{Host, State as HostState};
+use crate::gateway::upstream;
+use crate::pyjson;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+#[derive(Deserialize)]
+pub struct Filter {
+    /// `?hosts=a,b`: only these hosts.
+    hosts: Option<String>,
+}
+
+pub async fn processes(state: State<Arc<Gateway>>, filter: Query<Filter>) -> Response {
+    cluster(state, filter, "processes").await
+}
+
+pub async fn cpu_usage(state: State<Arc<Gateway>>, filter: Query<Filter>) -> Response {
+    cluster(state, filter, "cpu_usage").await
+}
+
+async fn cluster(State(gateway): State<Arc<Gateway>>, Query(filter): Query<Filter>, endpoint: &'static str) -> Response {
+    let started = Instant::now();
+    let wanted: Option<Vec<&str>> = filter.hosts.as_deref().map(|h| h.split(',').filter(|s| !s.is_empty()).collect());
+    let hosts: Vec<Arc<Host>> = gateway
+        .hosts
+        .all()
+        .into_iter()
+        .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.name.as_str())))
+        .collect();
+    let results = ask_all(&gateway, hosts, endpoint).await;
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (host, result) in results {
+        match result {
+            Ok(entries) => items.extend(entries.into_iter().map(|entry| with_host(&host, entry))),
+            Err(error) => errors.push(json!({"host": host, "error": error})),
+        }
+    }
+    gateway.metrics.fanout_duration.with_label_values(&[endpoint]).observe(started.elapsed().as_secs_f64());
+    let mut body = Map::new();
+    body.insert(endpoint.to_owned(), Value::Array(items));
+    body.insert("errors".to_owned(), Value::Array(errors));
+    let mut response = pyjson::to_string(&Value::Object(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Asks every host, at most `fanout_concurrency` at a time; results sorted by host.
+async fn ask_all(gateway: &Arc<Gateway>, hosts: Vec<Arc<Host>>, endpoint: &str) -> Vec<(String, Result<Vec<Value>, String>)> {
+    let slots = Arc::new(Semaphore::new(gateway.config.fanout_concurrency));
+    let mut calls = JoinSet::new();
+    for host in hosts {
+        let gateway = gateway.clone();
+        let slots = slots.clone();
+        let path = format!("/v1/{endpoint}");
+        calls.spawn(async move {
+            let result = match slots.acquire_owned().await {
+                Ok(_permit) => ask(&gateway, &host, &path).await,
+                Err(_) => Err("gateway shutting down".to_owned()),
+            };
+            (host.name.clone(), result)
+        });
+    }
+    let mut results = HashMap::new();
+    while let Some(joined) = calls.join_next().await {
+        if let Ok((name, result)) = joined {
+            results.insert(name, result);
+        }
+    }
+    let mut sorted: Vec<_> = results.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted
+}
+
+async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<Vec<Value>, String> {
+    if host.state() == HostState::Down {
+        return Err(format!("host is down: {}", host.last_error()));
+    }
+    let deadline = gateway.config.fanout_deadline;
+    let answer = upstream::send(&gateway.client, host, &Method::GET, path, &HeaderMap::new(), Default::default(), deadline)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !answer.status.is_success() {
+        return Err(format!("agent answered {}: {}", answer.status.as_u16(), String::from_utf8_lossy(&answer.body)));
+    }
+    match serde_json::from_slice(&answer.body) {
+        Ok(Value::Array(entries)) => Ok(entries),
+        _ => Err("agent answered something other than a JSON array".to_owned()),
+    }
+}
+
+/// `{"host": h}` followed by the agent's own members, in their order.
+fn with_host(host: &str, entry: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("host".to_owned(), Value::String(host.to_owned()));
+    if let Value::Object(members) = entry {
+        out.extend(members);
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,70 @@
+//! Health checks: every agent is asked `GET /v1/processes` each interval. A failure
+//! marks it `down` (requests then fail fast); the next success brings it back. Only
+//! state changes are logged.
+
+use crate::gateway::Gateway;
+use crate::gateway::hosts::{Host, Probe, State as HostState};
+use crate::gateway::upstream;
+use axum::http::{HeaderMap, Method};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
+    loop {
+        check_all(&gateway).await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(gateway.config.health_interval) => {}
+        }
+    }
+}
+
+/// One round over every host, in parallel.
+pub async fn check_all(gateway: &Arc<Gateway>) {
+    let mut checks = JoinSet::new();
+    for host in gateway.hosts.all() {
+        let gateway = gateway.clone();
+        checks.spawn(async move { check(&gateway, &host).await });
+    }
+    while checks.join_next().await.is_some() {}
+    publish_states(gateway);
+}
+
+async fn check(gateway: &Gateway, host: &Arc<Host>) {
+    let started = Instant::now();
+    let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
+    let result = upstream::send(&gateway.client, host, &Method::GET, "/v1/processes", &HeaderMap::new(), Default::default(), deadline).await;
+    let latency = started.elapsed();
+    gateway.metrics.health_check_duration.with_label_values(&[&host.name]).observe(latency.as_secs_f64());
+    let probe = match result {
+        Ok(answer) if answer.status.is_success() => {
+            let processes = serde_json::from_slice::<Vec<serde_json::Value>>(&answer.body).map_or(0, |p| p.len());
+            Probe::Up { latency, processes }
+        }
+        Ok(answer) => Probe::Down { latency, error: format!("agent answered {}", answer.status.as_u16()) },
+        Err(error) => Probe::Down { latency, error: error.to_string() },
+    };
+    if let Some(before) = host.record(probe) {
+        match host.state() {
+            HostState::Up => info!(host = %host.name, from = before.as_str(), "agent is up"),
+            _ => warn!(host = %host.name, from = before.as_str(), error = %host.last_error(), "agent is down"),
+        }
+    }
+}
+
+/// Refreshes the per-host and per-state gauges from the table (hosts that left vanish).
+pub fn publish_states(gateway: &Gateway) {
+    let metrics = &gateway.metrics;
+    metrics.upstream_up.reset();
+    let hosts = gateway.hosts.all();
+    for state in HostState::ALL {
+        let count = hosts.iter().filter(|h| h.state() == state).count();
+        metrics.hosts.with_label_values(&[state.as_str()]).set(count as i64);
+    }
+    for host in &hosts {
+        metrics.upstream_up.with_label_values(&[&host.name]).set(i64::from(host.state() == HostState::Up));
+    }
+}

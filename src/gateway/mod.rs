@@ -1,0 +1,102 @@
+//! The gateway: many agents behind one entry point, routed by host, with cluster-wide
+//! views, health checks, hot reload and metrics. It keeps no state that must survive a
+//! restart, so any number of replicas can run side by side.
+
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod fanout;
+pub mod health;
+pub mod hosts;
+pub mod proxy;
+pub mod reload;
+pub mod routes;
+pub mod upstream;
+
+pub use config::GatewayConfig;
+
+use crate::http_server::{self, ServerLimits};
+use crate::metrics::GatewayMetrics;
+use hosts::Hosts;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// What the handlers share.
+pub struct Gateway {
+    pub config: GatewayConfig,
+    pub hosts: Hosts,
+    pub client: upstream::AgentClient,
+    pub metrics: GatewayMetrics,
+    /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
+    pub draining: CancellationToken,
+}
+
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub gateway: Arc<Gateway>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningGateway {
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts serving on the bound listeners. `config_path` enables hot reload.
+pub fn start(
+    config: GatewayConfig,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    config_path: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> std::io::Result<RunningGateway> {
+    let addr = listener.local_addr()?;
+    let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let gateway = Arc::new(Gateway {
+        client: upstream::client(config.connect_timeout),
+        hosts: Hosts::default(),
+        metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
+        draining: shutdown.clone(),
+        config,
+    });
+    reload::apply(&gateway, &gateway.config).map_err(std::io::Error::other)?;
+    warn!("auth mode is none: every client reaching this listener can use every agent");
+    // Stop accepting only after the drain period, so load balancers see /readyz first.
+    let stop = CancellationToken::new();
+    let limits = ServerLimits {
+        header_timeout: gateway.config.header_timeout,
+        max_connections: gateway.config.max_connections,
+        grace_period: gateway.config.grace,
+    };
+    let mut tasks = JoinSet::new();
+    tasks.spawn(drain_then_stop(shutdown.clone(), gateway.config.drain, stop.clone()));
+    tasks.spawn(health::run(gateway.clone(), stop.clone()));
+    if let Some(dns) = gateway.config.discovery.clone() {
+        tasks.spawn(discovery::run(gateway.clone(), dns, stop.clone()));
+    }
+    if let Some(path) = config_path {
+        tasks.spawn(reload::watch(gateway.clone(), path, Duration::from_secs(2), stop.clone()));
+    }
+    let app = routes::router(gateway.clone(), metrics_listener.is_none());
+    tasks.spawn(http_server::serve(listener, app, limits.clone(), stop.clone()));
+    if let Some(metrics_listener) = metrics_listener {
+        tasks.spawn(http_server::serve(metrics_listener, routes::metrics_only(gateway.clone()), limits, stop));
+    }
+    info!(%addr, metrics = ?metrics_addr, hosts = gateway.hosts.len(), "gateway listening");
+    Ok(RunningGateway { addr, metrics_addr, gateway, tasks })
+}
+
+async fn drain_then_stop(shutdown: CancellationToken, drain: Duration, stop: CancellationToken) {
+    shutdown.cancelled().await;
+    info!(drain_ms = drain.as_millis() as u64, "draining before shutdown");
+    tokio::time::sleep(drain).await;
+    stop.cancel();
+}

@@ -1,0 +1,79 @@
+//! The gateway's router: inventory, proxy, cluster views, health and metrics.
+
+use crate::gateway::error::GatewayError;
+use crate::gateway::hosts::is_host_name;
+use crate::gateway::{Gateway, fanout, health, proxy};
+use crate::metrics;
+use crate::pyjson;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
+    let router = Router::new()
+        .route("/v1/hosts", get(hosts_list))
+        .route("/v1/hosts/{host}", get(host_get))
+        .route("/v1/hosts/{host}/{*rest}", any(proxy::proxy))
+        .route("/v1/cluster/processes", get(fanout::processes))
+        .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
+        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
+        .route("/readyz", get(readyz))
+        .fallback(no_route);
+    let router = if with_metrics { router.merge(metrics_router()) } else { router };
+    router.with_state(gateway)
+}
+
+/// `/metrics` alone, for the separate metrics listener.
+pub fn metrics_only(gateway: Arc<Gateway>) -> Router {
+    metrics_router().with_state(gateway)
+}
+
+fn metrics_router() -> Router<Arc<Gateway>> {
+    Router::new().route("/metrics", get(metrics_get))
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn json(value: &Value) -> Response {
+    let mut response = pyjson::to_string(value).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    if gateway.draining.is_cancelled() {
+        text(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else {
+        text(StatusCode::OK, "ready")
+    }
+}
+
+async fn hosts_list(State(gateway): State<Arc<Gateway>>) -> Response {
+    json(&Value::Array(gateway.hosts.all().iter().map(|h| h.to_json()).collect()))
+}
+
+async fn host_get(State(gateway): State<Arc<Gateway>>, Path(name): Path<String>) -> Result<Response, GatewayError> {
+    if !is_host_name(&name) {
+        return Err(GatewayError::BadHostName(name));
+    }
+    let host = gateway.hosts.get(&name).ok_or(GatewayError::UnknownHost(name))?;
+    Ok(json(&host.to_json()))
+}
+
+async fn metrics_get(State(gateway): State<Arc<Gateway>>) -> Response {
+    health::publish_states(&gateway);
+    let body = metrics::encode(gateway.metrics.registry.gather());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+}
+
+async fn no_route(request: Request) -> GatewayError {
+    GatewayError::NoRoute(request.uri().path().to_owned())
+}
