@@ -59,7 +59,8 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
 
 async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let mut config = GatewayConfig::load(&args.config).map_err(|e| anyhow!(e))?;
-    let address = |flag: &str, raw: &str| raw.parse::<SocketAddr>().with_context(|| format!("{flag} {raw:?}"));
+    let address =
+        |flag: &str, raw: &str| raw.parse::<SocketAddr>().with_context(|| format!("{flag} {raw:?}"));
     if let Some(listen) = &args.listen {
         config.listen = address("--listen", listen)?;
     }
@@ -67,12 +68,14 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         config.metrics_listen = Some(address("--metrics-listen", listen)?);
     }
     logging::init(args.log.log_format, &args.log.log_level);
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
     let metrics_listener = match config.metrics_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr}"))?),
         None => None,
     };
-    let running = gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals())?;
+    let running =
+        gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals())?;
     running.wait().await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestAgent;
-use common::prometheus::promtool;
+use common::prometheus::{dashboard_metric_names, promtool};
 use spp_ctl::sim::Faults;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -94,6 +94,31 @@ async fn a_hung_process_does_not_stall_the_scrape() {
 }
 
 #[test]
+fn dashboards_only_query_exported_agent_or_gateway_metrics() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let exported = runtime.block_on(async {
+        let (agent, _sims) = forwarding_agent().await;
+        scrape(&agent).await + &common::gateway::gateway_metrics_text(agent.addrs.api).await
+    });
+    let mut checked = 0;
+    for entry in std::fs::read_dir(Path::new(ROOT).join("dashboards")).unwrap() {
+        let path = entry.unwrap().path();
+        let dashboard: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let names = dashboard_metric_names(&dashboard);
+        assert!(!names.is_empty(), "{} has no queries", path.display());
+        for name in names {
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+            let listed = exported.lines().any(|l| l.starts_with(&format!("# TYPE {base} ")));
+            assert!(listed, "{} queries {name}, which no /metrics exports", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} metric references found");
+}
+
+#[test]
 fn alert_rules_pass_promtool_check_and_unit_tests() {
     let dir = Path::new(ROOT).join("deploy/prometheus");
     let (ok, out) = promtool(&["check", "rules", "alerts.yml"], "", &dir);
@@ -102,4 +127,26 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
     assert!(ok && out.contains("SUCCESS"), "{out}");
     let (ok, out) = promtool(&["check", "config", "prometheus.yml"], "", &dir);
     assert!(ok, "{out}");
+}
+
+#[tokio::test]
+async fn gateway_metrics_pass_promtool() {
+    let agent = TestAgent::start().await;
+    agent.attach_all().await;
+    let text = common::gateway::gateway_metrics_text(agent.addrs.api).await;
+    let (ok, complaints) = promtool(&["check", "metrics"], &text, Path::new(ROOT));
+    assert!(ok, "promtool check metrics complained:\n{complaints}\n--- output was:\n{text}");
+    for name in [
+        "spp_gateway_requests_total",
+        "spp_gateway_request_duration_seconds",
+        "spp_gateway_upstream_up",
+        "spp_gateway_upstream_health_check_duration_seconds",
+        "spp_gateway_hosts",
+        "spp_gateway_auth_failures_total",
+        "spp_gateway_fanout_duration_seconds",
+        "spp_gateway_config_reloads_total",
+        "spp_ctl_tls_cert_expiry_timestamp_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing:\n{text}");
+    }
 }

@@ -160,12 +160,18 @@ impl GatewayConfig {
             return Err("[tls] and [upstream_tls]: TLS is not available in this build yet; use insecure_plaintext = true".into());
         }
         if !file.insecure_plaintext {
-            return Err("insecure_plaintext: must be true until TLS is configured ([tls] is required otherwise)".into());
+            return Err(
+                "insecure_plaintext: must be true until TLS is configured ([tls] is required otherwise)"
+                    .into(),
+            );
         }
         if let Some(auth) = &file.auth
             && auth.mode != "none"
         {
-            return Err(format!("auth.mode: {:?} is not available in this build yet; use \"none\"", auth.mode));
+            return Err(format!(
+                "auth.mode: {:?} is not available in this build yet; use \"none\"",
+                auth.mode
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for agent in &file.agents {
@@ -175,21 +181,36 @@ impl GatewayConfig {
             if !seen.insert(agent.host.clone()) {
                 return Err(format!("agents.host: {:?} is listed twice", agent.host));
             }
-            super::upstream::base_uri(&agent.url).map_err(|e| format!("agents.url of {}: {e}", agent.host))?;
+            super::upstream::base_uri(&agent.url)
+                .map_err(|e| format!("agents.url of {}: {e}", agent.host))?;
         }
         let discovery = match file.discovery {
             None => None,
             Some(d) => {
                 if d.scheme != "http" {
-                    return Err(format!("discovery.scheme: {:?} is not available in this build yet", d.scheme));
+                    return Err(format!(
+                        "discovery.scheme: {:?} is not available in this build yet",
+                        d.scheme
+                    ));
                 }
-                Some(DnsDiscovery { name: d.dns, port: d.port, scheme: d.scheme, interval: duration("discovery.interval", &d.interval)? })
+                Some(DnsDiscovery {
+                    name: d.dns,
+                    port: d.port,
+                    scheme: d.scheme,
+                    interval: duration("discovery.interval", &d.interval)?,
+                })
             }
         };
-        let address = |key: &str, raw: &str| raw.parse::<SocketAddr>().map_err(|e| format!("{key}: {raw:?}: {e}"));
+        let address =
+            |key: &str, raw: &str| raw.parse::<SocketAddr>().map_err(|e| format!("{key}: {raw:?}: {e}"));
         Ok(GatewayConfig {
             listen: address("listen", file.listen.as_deref().unwrap_or("127.0.0.1:8443"))?,
-            metrics_listen: file.metrics.listen.as_deref().map(|m| address("metrics.listen", m)).transpose()?,
+            metrics_listen: file
+                .metrics
+                .listen
+                .as_deref()
+                .map(|m| address("metrics.listen", m))
+                .transpose()?,
             agents: file.agents,
             discovery,
             connect_timeout: duration("timeouts.connect", &file.timeouts.connect)?,
@@ -200,7 +221,8 @@ impl GatewayConfig {
             body_limit: file.limits.body,
             header_timeout: duration("limits.header_timeout", &file.limits.header_timeout)?,
             max_connections: file.limits.max_connections.max(1),
-            drain: duration("limits.drain", &file.limits.drain).or_else(|e| zero_ok(&file.limits.drain, e))?,
+            drain: duration("limits.drain", &file.limits.drain)
+                .or_else(|e| zero_ok(&file.limits.drain, e))?,
             grace: duration("limits.grace", &file.limits.grace)?,
         })
     }
@@ -225,7 +247,9 @@ mod tests {
 
     #[test]
     fn the_example_file_parses() {
-        let config = GatewayConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/gateway.toml"))).unwrap();
+        let config =
+            GatewayConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/gateway.toml")))
+                .unwrap();
         assert_eq!(config.agents.len(), 2);
         assert_eq!(config.health_interval, Duration::from_secs(2));
     }
@@ -236,7 +260,10 @@ mod tests {
         for (extra, error) in [
             ("listen = \"nowhere\"", "listen: \"nowhere\""),
             ("[timeouts]\nconnect = \"soon\"", "timeouts.connect: \"soon\""),
-            ("[[agents]]\nhost = \"a b\"\nurl = \"http://127.0.0.1:1\"", "agents.host: invalid host name \"a b\""),
+            (
+                "[[agents]]\nhost = \"a b\"\nurl = \"http://127.0.0.1:1\"",
+                "agents.host: invalid host name \"a b\"",
+            ),
             ("[[agents]]\nhost = \"a\"\nurl = \"ftp://x\"", "agents.url of a: "),
             ("bogus = 1", "unknown field `bogus`"),
         ] {

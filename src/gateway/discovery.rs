@@ -34,7 +34,16 @@ pub async fn discover(gateway: &Gateway, dns: &DnsDiscovery) -> Result<Vec<(Stri
         let Ok(base) = upstream::base_uri(&url) else { continue };
         let probe = Host::new(address.to_string(), url.clone(), base.clone());
         let deadline = gateway.config.request_timeout.min(dns.interval);
-        let answer = upstream::send(&gateway.client, &probe, &Method::GET, "/info", &HeaderMap::new(), Default::default(), deadline).await;
+        let answer = upstream::send(
+            &gateway.client,
+            &probe,
+            &Method::GET,
+            "/info",
+            &HeaderMap::new(),
+            Default::default(),
+            deadline,
+        )
+        .await;
         let name = answer
             .ok()
             .and_then(|a| serde_json::from_slice::<serde_json::Value>(&a.body).ok())

@@ -17,7 +17,9 @@ pub enum GatewayError {
     Upstream { host: String, source: UpstreamError },
     #[error("Request entity too large.")]
     PayloadTooLarge,
-    #[error("Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)")]
+    #[error(
+        "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)"
+    )]
     NoRoute(String),
 }
 

@@ -31,9 +31,14 @@ pub async fn cpu_usage(state: State<Arc<Gateway>>, filter: Query<Filter>) -> Res
     cluster(state, filter, "cpu_usage").await
 }
 
-async fn cluster(State(gateway): State<Arc<Gateway>>, Query(filter): Query<Filter>, endpoint: &'static str) -> Response {
+async fn cluster(
+    State(gateway): State<Arc<Gateway>>,
+    Query(filter): Query<Filter>,
+    endpoint: &'static str,
+) -> Response {
     let started = Instant::now();
-    let wanted: Option<Vec<&str>> = filter.hosts.as_deref().map(|h| h.split(',').filter(|s| !s.is_empty()).collect());
+    let wanted: Option<Vec<&str>> =
+        filter.hosts.as_deref().map(|h| h.split(',').filter(|s| !s.is_empty()).collect());
     let hosts: Vec<Arc<Host>> = gateway
         .hosts
         .all()
@@ -59,7 +64,11 @@ async fn cluster(State(gateway): State<Arc<Gateway>>, Query(filter): Query<Filte
 }
 
 /// Asks every host, at most `fanout_concurrency` at a time; results sorted by host.
-async fn ask_all(gateway: &Arc<Gateway>, hosts: Vec<Arc<Host>>, endpoint: &str) -> Vec<(String, Result<Vec<Value>, String>)> {
+async fn ask_all(
+    gateway: &Arc<Gateway>,
+    hosts: Vec<Arc<Host>>,
+    endpoint: &str,
+) -> Vec<(String, Result<Vec<Value>, String>)> {
     let slots = Arc::new(Semaphore::new(gateway.config.fanout_concurrency));
     let mut calls = JoinSet::new();
     for host in hosts {
@@ -90,11 +99,23 @@ async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<Vec<Value>, S
         return Err(format!("host is down: {}", host.last_error()));
     }
     let deadline = gateway.config.fanout_deadline;
-    let answer = upstream::send(&gateway.client, host, &Method::GET, path, &HeaderMap::new(), Default::default(), deadline)
-        .await
-        .map_err(|e| e.to_string())?;
+    let answer = upstream::send(
+        &gateway.client,
+        host,
+        &Method::GET,
+        path,
+        &HeaderMap::new(),
+        Default::default(),
+        deadline,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if !answer.status.is_success() {
-        return Err(format!("agent answered {}: {}", answer.status.as_u16(), String::from_utf8_lossy(&answer.body)));
+        return Err(format!(
+            "agent answered {}: {}",
+            answer.status.as_u16(),
+            String::from_utf8_lossy(&answer.body)
+        ));
     }
     match serde_json::from_slice(&answer.body) {
         Ok(Value::Array(entries)) => Ok(entries),

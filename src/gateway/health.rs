@@ -36,12 +36,22 @@ pub async fn check_all(gateway: &Arc<Gateway>) {
 async fn check(gateway: &Gateway, host: &Arc<Host>) {
     let started = Instant::now();
     let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
-    let result = upstream::send(&gateway.client, host, &Method::GET, "/v1/processes", &HeaderMap::new(), Default::default(), deadline).await;
+    let result = upstream::send(
+        &gateway.client,
+        host,
+        &Method::GET,
+        "/v1/processes",
+        &HeaderMap::new(),
+        Default::default(),
+        deadline,
+    )
+    .await;
     let latency = started.elapsed();
     gateway.metrics.health_check_duration.with_label_values(&[&host.name]).observe(latency.as_secs_f64());
     let probe = match result {
         Ok(answer) if answer.status.is_success() => {
-            let processes = serde_json::from_slice::<Vec<serde_json::Value>>(&answer.body).map_or(0, |p| p.len());
+            let processes =
+                serde_json::from_slice::<Vec<serde_json::Value>>(&answer.body).map_or(0, |p| p.len());
             Probe::Up { latency, processes }
         }
         Ok(answer) => Probe::Down { latency, error: format!("agent answered {}", answer.status.as_u16()) },
@@ -50,7 +60,9 @@ async fn check(gateway: &Gateway, host: &Arc<Host>) {
     if let Some(before) = host.record(probe) {
         match host.state() {
             HostState::Up => info!(host = %host.name, from = before.as_str(), "agent is up"),
-            _ => warn!(host = %host.name, from = before.as_str(), error = %host.last_error(), "agent is down"),
+            _ => {
+                warn!(host = %host.name, from = before.as_str(), error = %host.last_error(), "agent is down")
+            }
         }
     }
 }

@@ -61,7 +61,8 @@ pub enum Probe {
 
 impl Host {
     pub fn new(name: String, url: String, base: Uri) -> Self {
-        let health = Health { state: State::Unknown, last_check: None, latency: None, error: None, processes: None };
+        let health =
+            Health { state: State::Unknown, last_check: None, latency: None, error: None, processes: None };
         Host { name, url, base, health: Mutex::new(health) }
     }
 
@@ -190,7 +191,10 @@ mod tests {
         let names: Vec<String> = hosts.all().iter().map(|h| h.name.clone()).collect();
         assert_eq!(names, ["a", "c"]);
         let a = hosts.get("a").unwrap().to_json();
-        assert_eq!((a["state"].as_str(), a["processes"].as_u64(), a["url"].as_str()), (Some("up"), Some(5), Some("http://127.0.0.1:1")));
+        assert_eq!(
+            (a["state"].as_str(), a["processes"].as_u64(), a["url"].as_str()),
+            (Some("up"), Some(5), Some("http://127.0.0.1:1"))
+        );
     }
 
     #[test]

@@ -88,7 +88,12 @@ pub fn start(
     let app = routes::router(gateway.clone(), metrics_listener.is_none());
     tasks.spawn(http_server::serve(listener, app, limits.clone(), stop.clone()));
     if let Some(metrics_listener) = metrics_listener {
-        tasks.spawn(http_server::serve(metrics_listener, routes::metrics_only(gateway.clone()), limits, stop));
+        tasks.spawn(http_server::serve(
+            metrics_listener,
+            routes::metrics_only(gateway.clone()),
+            limits,
+            stop,
+        ));
     }
     info!(%addr, metrics = ?metrics_addr, hosts = gateway.hosts.len(), "gateway listening");
     Ok(RunningGateway { addr, metrics_addr, gateway, tasks })

@@ -47,16 +47,22 @@ pub async fn proxy(
     response
 }
 
-async fn forward(gateway: &Gateway, name: &str, rest: &str, request: Request) -> Result<Response, GatewayError> {
+async fn forward(
+    gateway: &Gateway,
+    name: &str,
+    rest: &str,
+    request: Request,
+) -> Result<Response, GatewayError> {
     let host = usable_host(gateway, name)?;
     let (parts, body) = request.into_parts();
     let body = read_body(body, gateway.config.body_limit).await?;
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let target = format!("/v1/{rest}{query}");
     let deadline = gateway.config.request_timeout;
-    let answer = upstream::send(&gateway.client, &host, &parts.method, &target, &parts.headers, body, deadline)
-        .await
-        .map_err(|source| GatewayError::Upstream { host: name.to_owned(), source })?;
+    let answer =
+        upstream::send(&gateway.client, &host, &parts.method, &target, &parts.headers, body, deadline)
+            .await
+            .map_err(|source| GatewayError::Upstream { host: name.to_owned(), source })?;
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = answer.status;
     for name in [header::CONTENT_TYPE, header::ALLOW] {

@@ -20,7 +20,9 @@ pub fn reload(gateway: &Gateway, path: &Path) -> Result<(), String> {
     gateway.metrics.config_reloads.with_label_values(&[label]).inc();
     match &outcome {
         Ok(()) => info!(path = %path.display(), hosts = gateway.hosts.len(), "configuration reloaded"),
-        Err(e) => error!(path = %path.display(), error = %e, "configuration refused; keeping the running one"),
+        Err(e) => {
+            error!(path = %path.display(), error = %e, "configuration refused; keeping the running one")
+        }
     }
     outcome
 }

@@ -60,7 +60,10 @@ async fn hosts_list(State(gateway): State<Arc<Gateway>>) -> Response {
     json(&Value::Array(gateway.hosts.all().iter().map(|h| h.to_json()).collect()))
 }
 
-async fn host_get(State(gateway): State<Arc<Gateway>>, Path(name): Path<String>) -> Result<Response, GatewayError> {
+async fn host_get(
+    State(gateway): State<Arc<Gateway>>,
+    Path(name): Path<String>,
+) -> Result<Response, GatewayError> {
     if !is_host_name(&name) {
         return Err(GatewayError::BadHostName(name));
     }

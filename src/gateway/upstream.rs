@@ -83,7 +83,13 @@ pub async fn send(
     }
 }
 
-fn build(host: &Host, method: &Method, path_and_query: &str, headers: &HeaderMap, body: Bytes) -> Result<Request<Full<Bytes>>, UpstreamError> {
+fn build(
+    host: &Host,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Request<Full<Bytes>>, UpstreamError> {
     let uri = format!("{}{}", host.base.to_string().trim_end_matches('/'), path_and_query);
     let mut request = Request::builder().method(method.clone()).uri(uri);
     for name in [header::CONTENT_TYPE, header::ACCEPT] {
@@ -96,7 +102,11 @@ fn build(host: &Host, method: &Method, path_and_query: &str, headers: &HeaderMap
 
 async fn exchange(client: &AgentClient, request: Request<Full<Bytes>>) -> Result<Answer, UpstreamError> {
     let response: Response<_> = client.request(request).await.map_err(|e| {
-        if e.is_connect() { UpstreamError::Connect(root_cause(&e)) } else { UpstreamError::Broken(root_cause(&e)) }
+        if e.is_connect() {
+            UpstreamError::Connect(root_cause(&e))
+        } else {
+            UpstreamError::Broken(root_cause(&e))
+        }
     })?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| UpstreamError::Broken(e.to_string()))?.to_bytes();

@@ -5,11 +5,23 @@ use axum::http::{Method, StatusCode};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::time::Duration;
 
-const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const LATENCY_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// Reasons a token can be refused; every one is exported from the start (as 0).
-pub const AUTH_FAILURE_REASONS: &[&str] =
-    &["missing", "malformed", "signature", "expired", "not_yet_valid", "issuer", "audience", "unknown_kid", "algorithm", "scope", "host"];
+pub const AUTH_FAILURE_REASONS: &[&str] = &[
+    "missing",
+    "malformed",
+    "signature",
+    "expired",
+    "not_yet_valid",
+    "issuer",
+    "audience",
+    "unknown_kid",
+    "algorithm",
+    "scope",
+    "host",
+];
 
 pub struct GatewayMetrics {
     pub registry: Registry,
@@ -36,19 +48,33 @@ impl GatewayMetrics {
                 Opts::new("spp_gateway_requests_total", "Requests proxied to agents."),
                 &["host", "method", "code"],
             )?,
-            request_duration: histogram("spp_gateway_request_duration_seconds", "Latency of proxied requests.", &["host", "method"])?,
-            upstream_up: IntGaugeVec::new(Opts::new("spp_gateway_upstream_up", "1 while the agent passes health checks."), &["host"])?,
+            request_duration: histogram(
+                "spp_gateway_request_duration_seconds",
+                "Latency of proxied requests.",
+                &["host", "method"],
+            )?,
+            upstream_up: IntGaugeVec::new(
+                Opts::new("spp_gateway_upstream_up", "1 while the agent passes health checks."),
+                &["host"],
+            )?,
             health_check_duration: histogram(
                 "spp_gateway_upstream_health_check_duration_seconds",
                 "Duration of agent health checks.",
                 &["host"],
             )?,
-            hosts: IntGaugeVec::new(Opts::new("spp_gateway_hosts", "Known agents by health state."), &["state"])?,
+            hosts: IntGaugeVec::new(
+                Opts::new("spp_gateway_hosts", "Known agents by health state."),
+                &["state"],
+            )?,
             auth_failures: IntCounterVec::new(
                 Opts::new("spp_gateway_auth_failures_total", "Refused requests by reason."),
                 &["reason"],
             )?,
-            fanout_duration: histogram("spp_gateway_fanout_duration_seconds", "Latency of cluster fan-out views.", &["endpoint"])?,
+            fanout_duration: histogram(
+                "spp_gateway_fanout_duration_seconds",
+                "Latency of cluster fan-out views.",
+                &["endpoint"],
+            )?,
             config_reloads: IntCounterVec::new(
                 Opts::new("spp_gateway_config_reloads_total", "Configuration reloads by outcome."),
                 &["outcome"],

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod gateway;
 pub mod prometheus;
 
 use spp_ctl::agent::{self, AgentConfig, Listeners, Registry};
@@ -73,8 +74,13 @@ impl TestAgent {
     }
 
     pub async fn start_with(config: AgentConfig) -> Self {
+        Self::start_on(config, bind().await).await
+    }
+
+    /// An agent whose API listens on `api` (to restart one on the same port).
+    pub async fn start_on(config: AgentConfig, api: TcpListener) -> Self {
         init_tracing();
-        let listeners = Listeners { primary: bind().await, secondary: bind().await, api: bind().await };
+        let listeners = Listeners { primary: bind().await, secondary: bind().await, api };
         let shutdown = CancellationToken::new();
         let running = agent::start(config, listeners, shutdown.clone()).expect("agent starts");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");
@@ -164,7 +170,7 @@ impl Drop for TestAgent {
     }
 }
 
-async fn bind() -> TcpListener {
+pub async fn bind() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
 }
 
