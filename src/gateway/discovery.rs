@@ -2,9 +2,9 @@
 //! agents; each is asked `GET /info` for the host name it goes by.
 
 use crate::gateway::config::DnsDiscovery;
-use crate::gateway::hosts::{Host, Source, is_host_name};
+use crate::gateway::hosts::{Entry, Host, Source, is_host_name};
 use crate::gateway::{Gateway, upstream};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +25,7 @@ pub async fn run(gateway: Arc<Gateway>, dns: DnsDiscovery, shutdown: Cancellatio
 }
 
 /// `(name, url, base)` of every agent behind the DNS name that answers `/info`.
-pub async fn discover(gateway: &Gateway, dns: &DnsDiscovery) -> Result<Vec<(String, String, Uri)>, String> {
+pub async fn discover(gateway: &Gateway, dns: &DnsDiscovery) -> Result<Vec<Entry>, String> {
     let addresses: Vec<SocketAddr> =
         tokio::net::lookup_host((dns.name.as_str(), dns.port)).await.map_err(|e| e.to_string())?.collect();
     let mut entries = Vec::new();

@@ -119,10 +119,13 @@ pub enum Source {
 
 type Table = BTreeMap<String, Arc<Host>>;
 
+/// One agent of a source: name, URL as configured, and its `scheme://authority`.
+pub type Entry = (String, String, Uri);
+
 #[derive(Clone, Default)]
 pub struct Hosts {
     table: Arc<RwLock<Arc<Table>>>,
-    sources: Arc<Mutex<BTreeMap<Source, Vec<(String, String, Uri)>>>>,
+    sources: Arc<Mutex<BTreeMap<Source, Vec<Entry>>>>,
 }
 
 impl Hosts {
@@ -145,7 +148,7 @@ impl Hosts {
 
     /// Replaces the entries of one source (`(name, url, base)`); static entries win over
     /// discovered ones of the same name. Hosts whose URL did not change keep their health.
-    pub fn set_source(&self, source: Source, entries: Vec<(String, String, Uri)>) {
+    pub fn set_source(&self, source: Source, entries: Vec<Entry>) {
         let mut sources = self.sources.lock();
         sources.insert(source, entries);
         let old = self.table.read().clone();
@@ -168,7 +171,7 @@ impl Hosts {
 mod tests {
     use super::*;
 
-    fn entry(name: &str, port: u16) -> (String, String, Uri) {
+    fn entry(name: &str, port: u16) -> Entry {
         let url = format!("http://127.0.0.1:{port}");
         (name.to_owned(), url.clone(), url.parse().unwrap())
     }
