@@ -35,6 +35,12 @@ pub struct SimArgs {
     /// Reply frame size of primary/nfv (2048 for builds before 2020).
     #[arg(long, env = "SPP_CTL_SIM_FRAME_SIZE", default_value_t = FRAME_SIZE)]
     pub frame_size: usize,
+    /// Physical ports (one queue each) of every simulated process.
+    #[arg(long, env = "SPP_CTL_SIM_PHY_PORTS", default_value_t = 2)]
+    pub phy_ports: usize,
+    /// Rings of the primary (`spp_primary -n`); each shows in its `ring_ports`.
+    #[arg(long, env = "SPP_CTL_SIM_RINGS", default_value_t = 8)]
+    pub rings: u32,
     /// Seed of the counter rates.
     #[arg(long, env = "SPP_CTL_SIM_SEED", default_value_t = 0)]
     pub seed: u64,
@@ -98,6 +104,8 @@ impl SimArgs {
         for spec in &mut specs {
             spec.frame_size = self.frame_size;
             spec.seed = self.seed;
+            spec.rings = self.rings;
+            spec.phy_queues = vec![1; self.phy_ports];
         }
         super::share_counters(specs)
     }
