@@ -251,6 +251,10 @@ async fn inventory_reload_and_metrics() {
     })
     .await;
 
+    let agent_metrics = send(&http, Method::GET, &gateway.url("/v1/hosts/h2/metrics"), None).await;
+    assert_eq!(agent_metrics.status, 200);
+    assert!(agent_metrics.body.contains("spp_ctl_build_info{role=\"agent\""), "{}", agent_metrics.body);
+
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
         "spp_gateway_config_reloads_total{outcome=\"ok\"} 1",

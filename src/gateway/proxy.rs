@@ -57,7 +57,9 @@ async fn forward(
     let (parts, body) = request.into_parts();
     let body = read_body(body, gateway.config.body_limit).await?;
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let target = format!("/v1/{rest}{query}");
+    // The agent's metrics live at /metrics, not under /v1: let Prometheus scrape agents
+    // it cannot reach directly through the gateway.
+    let target = if rest == "metrics" { format!("/metrics{query}") } else { format!("/v1/{rest}{query}") };
     let deadline = gateway.config.request_timeout;
     let answer =
         upstream::send(&gateway.client, &host, &parts.method, &target, &parts.headers, body, deadline)
