@@ -30,6 +30,8 @@ pub enum Command {
     Gateway(GatewayArgs),
     /// Run simulated SPP processes that connect to an agent.
     Sim(crate::sim::SimArgs),
+    /// Print a signed JWT for the gateway (or an agent with auth on).
+    Token(crate::token::TokenArgs),
 }
 
 #[derive(Debug, Clone, Args)]

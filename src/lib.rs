@@ -5,6 +5,7 @@
 //! Pieces used by more than one role sit at the top level.
 
 pub mod agent;
+pub mod auth;
 pub mod cli;
 pub mod gateway;
 pub mod http_server;
@@ -14,3 +15,5 @@ pub mod proc_type;
 pub mod pyjson;
 pub mod shutdown;
 pub mod sim;
+pub mod tls;
+pub mod token;

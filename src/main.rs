@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    spp_ctl::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(anyhow!(e).context("cannot start the async runtime")),
@@ -31,6 +32,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Agent(Box::new(cli.agent))) {
         Command::Agent(args) => run_agent(*args).await,
         Command::Gateway(args) => run_gateway(args).await,
+        Command::Token(args) => {
+            println!("{}", spp_ctl::token::mint(&args)?);
+            Ok(())
+        }
         Command::Sim(args) => {
             logging::init(logging::LogFormat::Text, "info");
             sim::run(args, shutdown::on_signals()).await
@@ -75,7 +80,7 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         None => None,
     };
     let running =
-        gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals())?;
+        gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals()).await?;
     running.wait().await;
     Ok(())
 }

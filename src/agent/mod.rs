@@ -108,6 +108,6 @@ pub fn start(
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
     let app = api::finish(http_metrics::track(api::router(state).merge(scrape::routes(scraper)), metrics));
-    tasks.spawn(http_server::serve(listeners.api, app, limits, shutdown));
+    tasks.spawn(http_server::serve(listeners.api, app, limits, None, shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

@@ -1,6 +1,8 @@
 //! The gateway's configuration: a TOML file (`deploy/gateway.toml`), validated into typed
 //! values. A broken file is refused as a whole with a message naming the key.
 
+use crate::auth::AuthConfig;
+use crate::tls::{ClientTlsFiles, ServerTlsFiles};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,9 +25,9 @@ pub struct FileConfig {
     pub metrics: MetricsSection,
     #[serde(default)]
     pub limits: Limits,
-    pub tls: Option<toml::Table>,
-    pub upstream_tls: Option<toml::Table>,
-    pub auth: Option<Auth>,
+    pub tls: Option<ServerTlsFiles>,
+    pub upstream_tls: Option<ClientTlsFiles>,
+    pub auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -76,11 +78,6 @@ pub struct Limits {
     pub max_connections: usize,
     pub drain: String,
     pub grace: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Auth {
-    pub mode: String,
 }
 
 fn default_agent_port() -> u16 {
@@ -134,6 +131,9 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     pub drain: Duration,
     pub grace: Duration,
+    pub tls: Option<ServerTlsFiles>,
+    pub upstream_tls: ClientTlsFiles,
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -156,22 +156,13 @@ impl GatewayConfig {
     }
 
     fn validate(file: FileConfig) -> Result<Self, String> {
-        if file.tls.is_some() || file.upstream_tls.is_some() {
-            return Err("[tls] and [upstream_tls]: TLS is not available in this build yet; use insecure_plaintext = true".into());
+        if file.tls.is_none() && !file.insecure_plaintext {
+            return Err("tls: missing; set insecure_plaintext = true to serve plain HTTP".into());
         }
-        if !file.insecure_plaintext {
-            return Err(
-                "insecure_plaintext: must be true until TLS is configured ([tls] is required otherwise)"
-                    .into(),
-            );
-        }
-        if let Some(auth) = &file.auth
-            && auth.mode != "none"
-        {
-            return Err(format!(
-                "auth.mode: {:?} is not available in this build yet; use \"none\"",
-                auth.mode
-            ));
+        let auth =
+            file.auth.clone().ok_or("auth: missing; set mode = \"none\" to run without authentication")?;
+        if !["jwt", "none"].contains(&auth.mode.as_str()) {
+            return Err(format!("auth.mode: {:?}: expected \"jwt\" or \"none\"", auth.mode));
         }
         let mut seen = std::collections::HashSet::new();
         for agent in &file.agents {
@@ -187,11 +178,8 @@ impl GatewayConfig {
         let discovery = match file.discovery {
             None => None,
             Some(d) => {
-                if d.scheme != "http" {
-                    return Err(format!(
-                        "discovery.scheme: {:?} is not available in this build yet",
-                        d.scheme
-                    ));
+                if !["http", "https"].contains(&d.scheme.as_str()) {
+                    return Err(format!("discovery.scheme: {:?}: expected http or https", d.scheme));
                 }
                 Some(DnsDiscovery {
                     name: d.dns,
@@ -224,6 +212,9 @@ impl GatewayConfig {
             drain: duration("limits.drain", &file.limits.drain)
                 .or_else(|e| zero_ok(&file.limits.drain, e))?,
             grace: duration("limits.grace", &file.limits.grace)?,
+            tls: file.tls,
+            upstream_tls: file.upstream_tls.unwrap_or_default(),
+            auth,
         })
     }
 }
@@ -265,11 +256,13 @@ mod tests {
                 "agents.host: invalid host name \"a b\"",
             ),
             ("[[agents]]\nhost = \"a\"\nurl = \"ftp://x\"", "agents.url of a: "),
-            ("bogus = 1", "unknown field `bogus`"),
+            ("[limits]\nbogus = 1", "unknown field `bogus`"),
         ] {
-            let message = GatewayConfig::parse(&format!("{base}{extra}")).unwrap_err();
+            let message =
+                GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n")).unwrap_err();
             assert!(message.contains(error), "{message}");
         }
-        assert!(GatewayConfig::parse("").unwrap_err().starts_with("insecure_plaintext"));
+        assert!(GatewayConfig::parse("").unwrap_err().starts_with("tls: missing"));
+        assert!(GatewayConfig::parse("insecure_plaintext = true").unwrap_err().starts_with("auth: missing"));
     }
 }

@@ -2,11 +2,12 @@
 //! deadline per host), merged into one answer with an `errors` list. A slow or dead host
 //! costs at most the deadline and shows up in `errors`.
 
+use crate::auth::Principal;
 use crate::gateway::Gateway;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::upstream;
 use crate::pyjson;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -23,16 +24,25 @@ pub struct Filter {
     hosts: Option<String>,
 }
 
-pub async fn processes(state: State<Arc<Gateway>>, filter: Query<Filter>) -> Response {
-    cluster(state, filter, "processes").await
+pub async fn processes(
+    state: State<Arc<Gateway>>,
+    caller: Extension<Principal>,
+    filter: Query<Filter>,
+) -> Response {
+    cluster(state, caller, filter, "processes").await
 }
 
-pub async fn cpu_usage(state: State<Arc<Gateway>>, filter: Query<Filter>) -> Response {
-    cluster(state, filter, "cpu_usage").await
+pub async fn cpu_usage(
+    state: State<Arc<Gateway>>,
+    caller: Extension<Principal>,
+    filter: Query<Filter>,
+) -> Response {
+    cluster(state, caller, filter, "cpu_usage").await
 }
 
 async fn cluster(
     State(gateway): State<Arc<Gateway>>,
+    Extension(caller): Extension<Principal>,
     Query(filter): Query<Filter>,
     endpoint: &'static str,
 ) -> Response {
@@ -43,6 +53,7 @@ async fn cluster(
         .hosts
         .all()
         .into_iter()
+        .filter(|h| caller.allows_host(&h.name))
         .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.name.as_str())))
         .collect();
     let results = ask_all(&gateway, hosts, endpoint).await;

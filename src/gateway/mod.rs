@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod fanout;
+pub mod guard;
 pub mod health;
 pub mod hosts;
 pub mod proxy;
@@ -15,8 +16,10 @@ pub mod upstream;
 
 pub use config::GatewayConfig;
 
+use crate::auth::Verifier;
 use crate::http_server::{self, ServerLimits};
 use crate::metrics::GatewayMetrics;
+use crate::tls::ReloadableServerConfig;
 use hosts::Hosts;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +38,10 @@ pub struct Gateway {
     pub metrics: GatewayMetrics,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
     pub draining: CancellationToken,
+    /// The listener's TLS configuration, reloadable.
+    pub tls: Option<Arc<ReloadableServerConfig>>,
+    /// `None` when `auth.mode = "none"`.
+    pub verifier: Option<Verifier>,
 }
 
 pub struct RunningGateway {
@@ -51,7 +58,7 @@ impl RunningGateway {
 }
 
 /// Starts serving on the bound listeners. `config_path` enables hot reload.
-pub fn start(
+pub async fn start(
     config: GatewayConfig,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
@@ -60,15 +67,28 @@ pub fn start(
 ) -> std::io::Result<RunningGateway> {
     let addr = listener.local_addr()?;
     let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
+        None => None,
+    };
+    let verifier =
+        if config.auth.is_none() { None } else { Some(Verifier::new(&config.auth).await.map_err(invalid)?) };
+    let upstream_tls = crate::tls::client_config(&config.upstream_tls).map_err(invalid)?;
     let gateway = Arc::new(Gateway {
-        client: upstream::client(config.connect_timeout),
+        client: upstream::client(config.connect_timeout, upstream_tls),
         hosts: Hosts::default(),
         metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
         draining: shutdown.clone(),
+        tls,
+        verifier,
         config,
     });
-    reload::apply(&gateway, &gateway.config).map_err(std::io::Error::other)?;
-    warn!("auth mode is none: every client reaching this listener can use every agent");
+    reload::apply(&gateway, &gateway.config).map_err(invalid)?;
+    reload::publish_cert_expiry(&gateway);
+    if gateway.verifier.is_none() {
+        warn_open();
+    }
     // Stop accepting only after the drain period, so load balancers see /readyz first.
     let stop = CancellationToken::new();
     let limits = ServerLimits {
@@ -85,18 +105,36 @@ pub fn start(
     if let Some(path) = config_path {
         tasks.spawn(reload::watch(gateway.clone(), path, Duration::from_secs(2), stop.clone()));
     }
+    if gateway.verifier.is_none() {
+        tasks.spawn(warn_open_every_minute(stop.clone()));
+    }
     let app = routes::router(gateway.clone(), metrics_listener.is_none());
-    tasks.spawn(http_server::serve(listener, app, limits.clone(), stop.clone()));
+    tasks.spawn(http_server::serve(listener, app, limits.clone(), gateway.tls.clone(), stop.clone()));
     if let Some(metrics_listener) = metrics_listener {
         tasks.spawn(http_server::serve(
             metrics_listener,
             routes::metrics_only(gateway.clone()),
             limits,
+            None,
             stop,
         ));
     }
     info!(%addr, metrics = ?metrics_addr, hosts = gateway.hosts.len(), "gateway listening");
     Ok(RunningGateway { addr, metrics_addr, gateway, tasks })
+}
+
+fn warn_open() {
+    warn!("auth mode is none: every client reaching this listener can use every agent");
+}
+
+/// The spec asks for the open-door warning at start and every minute.
+async fn warn_open_every_minute(stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => warn_open(),
+        }
+    }
 }
 
 async fn drain_then_stop(shutdown: CancellationToken, drain: Duration, stop: CancellationToken) {

@@ -34,6 +34,9 @@ pub async fn proxy(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let sub = request.extensions().get::<crate::auth::Principal>().map(|p| p.sub.clone()).unwrap_or_default();
+    let client =
+        request.extensions().get::<crate::http_server::Peer>().map(|p| p.0.to_string()).unwrap_or_default();
     let response = match forward(&gateway, &name, &rest, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -41,8 +44,8 @@ pub async fn proxy(
     let label = if gateway.hosts.get(&name).is_some() { name.as_str() } else { "unknown" };
     gateway.metrics.observe_request(label, &method, response.status(), started.elapsed());
     if !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD) {
-        info!(target: "audit", host = %name, method = %method, path = %path, status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_millis() as u64, "mutating request");
+        info!(target: "audit", sub = %sub, host = %name, method = %method, path = %path, status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64, client = %client, "mutating request");
     }
     response
 }

@@ -13,9 +13,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-/// Applies the file at `path`; returns why it was refused.
-pub fn reload(gateway: &Gateway, path: &Path) -> Result<(), String> {
-    let outcome = GatewayConfig::load(path).and_then(|config| apply(gateway, &config));
+/// Applies the file at `path` (agents, TLS files, JWT keys); returns why it was refused.
+/// Everything is checked before anything is applied.
+pub async fn reload(gateway: &Gateway, path: &Path) -> Result<(), String> {
+    let outcome = match GatewayConfig::load(path) {
+        Ok(config) => apply_all(gateway, &config).await,
+        Err(e) => Err(e),
+    };
     let label = if outcome.is_ok() { "ok" } else { "error" };
     gateway.metrics.config_reloads.with_label_values(&[label]).inc();
     match &outcome {
@@ -25,6 +29,25 @@ pub fn reload(gateway: &Gateway, path: &Path) -> Result<(), String> {
         }
     }
     outcome
+}
+
+async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
+    if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
+        crate::tls::server_config(files)?;
+        tls.reload(Some(files.clone()))?;
+    }
+    if let Some(verifier) = &gateway.verifier {
+        verifier.reload(&config.auth).await?;
+    }
+    apply(gateway, config)?;
+    publish_cert_expiry(gateway);
+    Ok(())
+}
+
+/// Sets `spp_ctl_tls_cert_expiry_timestamp_seconds` (0 without TLS).
+pub fn publish_cert_expiry(gateway: &Gateway) {
+    let expiry = gateway.tls.as_ref().and_then(|t| t.not_after().ok()).unwrap_or(0);
+    gateway.metrics.tls_cert_expiry.set(expiry);
 }
 
 /// Installs the static agent list of `config`.
@@ -65,7 +88,7 @@ pub async fn watch(gateway: Arc<Gateway>, path: PathBuf, poll: Duration, shutdow
             }
         }
         seen = modified(&path);
-        let _ = reload(&gateway, &path);
+        let _ = reload(&gateway, &path).await;
         super::health::check_all(&gateway).await;
     }
 }

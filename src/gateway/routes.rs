@@ -1,12 +1,13 @@
 //! The gateway's router: inventory, proxy, cluster views, health and metrics.
 
+use crate::auth::Principal;
 use crate::gateway::error::GatewayError;
 use crate::gateway::hosts::is_host_name;
-use crate::gateway::{Gateway, fanout, health, proxy};
+use crate::gateway::{Gateway, fanout, guard, health, proxy};
 use crate::metrics;
 use crate::pyjson;
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -14,12 +15,14 @@ use serde_json::Value;
 use std::sync::Arc;
 
 pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
-    let router = Router::new()
+    let api = Router::new()
         .route("/v1/hosts", get(hosts_list))
         .route("/v1/hosts/{host}", get(host_get))
         .route("/v1/hosts/{host}/{*rest}", any(proxy::proxy))
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
+        .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
+    let router = api
         .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
         .fallback(no_route);
@@ -56,8 +59,13 @@ async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
     }
 }
 
-async fn hosts_list(State(gateway): State<Arc<Gateway>>) -> Response {
-    json(&Value::Array(gateway.hosts.all().iter().map(|h| h.to_json()).collect()))
+/// The hosts the caller's token may reach.
+async fn hosts_list(
+    State(gateway): State<Arc<Gateway>>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    let visible = gateway.hosts.all().into_iter().filter(|h| principal.allows_host(&h.name));
+    json(&Value::Array(visible.map(|h| h.to_json()).collect()))
 }
 
 async fn host_get(

@@ -6,30 +6,39 @@ use crate::gateway::hosts::Host;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub type AgentClient = Client<HttpConnector, Full<Bytes>>;
+pub type AgentClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub fn client(connect_timeout: Duration) -> AgentClient {
+/// A pooled client for http and https agents; `tls` holds the CA (and client
+/// certificate, for mTLS) used with https agents.
+pub fn client(connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> AgentClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(connect_timeout));
     connector.set_nodelay(true);
+    connector.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(256)
-        .build(connector)
+        .build(https)
 }
 
 /// The `scheme://authority` of an agent URL (`http://10.0.0.11:7777`).
 pub fn base_uri(url: &str) -> Result<Uri, String> {
     let uri: Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
     match (uri.scheme_str(), uri.authority(), uri.path()) {
-        (Some("http"), Some(_), "" | "/") => Ok(uri),
-        (Some("https"), ..) => Err(format!("{url:?}: https to agents is not available in this build yet")),
-        _ => Err(format!("{url:?}: expected http://HOST:PORT")),
+        (Some("http" | "https"), Some(_), "" | "/") => Ok(uri),
+        _ => Err(format!("{url:?}: expected http://HOST:PORT or https://HOST:PORT")),
     }
 }
 

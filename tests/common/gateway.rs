@@ -27,8 +27,13 @@ pub fn agents_toml(agents: &[(&str, SocketAddr)]) -> String {
 
 /// A configuration with short timeouts for tests, plus `extra` TOML.
 pub fn test_toml(extra: &str) -> String {
+    with_auth(extra, "[auth]\nmode = \"none\"\n")
+}
+
+/// Like `test_toml` with an `[auth]` (or `[tls]`…) section of the caller's.
+pub fn with_auth(extra: &str, auth: &str) -> String {
     format!(
-        "insecure_plaintext = true\n{extra}\n[timeouts]\nconnect = \"500ms\"\nrequest = \"1s\"\nhealth_interval = \"200ms\"\n\
+        "insecure_plaintext = true\n{extra}\n{auth}\n[timeouts]\nconnect = \"500ms\"\nrequest = \"1s\"\nhealth_interval = \"200ms\"\n\
          [fanout]\nconcurrency = 8\ndeadline = \"700ms\"\n[limits]\ndrain = \"0s\"\ngrace = \"2s\"\n"
     )
 }
@@ -43,6 +48,7 @@ impl TestGateway {
         let shutdown = CancellationToken::new();
         let running: RunningGateway =
             gateway::start(config, listener, None, Some(config_file.clone()), shutdown.clone())
+                .await
                 .expect("gateway starts");
         let addr = running.addr;
         let gateway = running.gateway.clone();

@@ -1,0 +1,132 @@
+//! What a verified token allows: scopes by HTTP method and, optionally, a list of host
+//! name patterns.
+
+use crate::auth::error::AuthError;
+use axum::http::Method;
+use serde::Deserialize;
+
+/// The claims we read; signature and time checks are done before this is built.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawClaims {
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub hosts: Option<HostsClaim>,
+    #[serde(default)]
+    pub iat: Option<i64>,
+}
+
+/// `hosts` as a JSON array of patterns, or one space/comma-separated string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HostsClaim {
+    List(Vec<String>),
+    Text(String),
+}
+
+/// The caller, as the token describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub sub: String,
+    pub scopes: Vec<String>,
+    /// `None`: every host.
+    pub hosts: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// The caller of an open (auth mode `none`) listener.
+    pub fn anonymous() -> Self {
+        Principal { sub: "anonymous".to_owned(), scopes: vec!["spp:admin".to_owned()], hosts: None }
+    }
+
+    pub fn from_claims(claims: RawClaims) -> Self {
+        let scopes = claims.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        let hosts = claims.hosts.map(|h| match h {
+            HostsClaim::List(list) => list,
+            HostsClaim::Text(text) => {
+                text.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            }
+        });
+        Principal { sub: claims.sub.unwrap_or_default(), scopes, hosts }
+    }
+
+    fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// `spp:read` for GET/HEAD, `spp:write` for anything else; `spp:admin` allows all,
+    /// `spp:write` implies read.
+    pub fn authorize_method(&self, method: &Method) -> Result<(), AuthError> {
+        let reading = matches!(*method, Method::GET | Method::HEAD);
+        let allowed = self.has("spp:admin") || self.has("spp:write") || (reading && self.has("spp:read"));
+        match (allowed, reading) {
+            (true, _) => Ok(()),
+            (false, true) => Err(AuthError::Scope("spp:read")),
+            (false, false) => Err(AuthError::Scope("spp:write")),
+        }
+    }
+
+    pub fn allows_host(&self, host: &str) -> bool {
+        self.hosts
+            .as_ref()
+            .is_none_or(|patterns| patterns.iter().any(|p| glob(p.as_bytes(), host.as_bytes())))
+    }
+
+    pub fn authorize_host(&self, host: &str) -> Result<(), AuthError> {
+        if self.allows_host(host) { Ok(()) } else { Err(AuthError::Host(host.to_owned())) }
+    }
+}
+
+/// `*` (any run) and `?` (one character) glob matching.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.split_first(), text.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => glob(rest, text) || (!text.is_empty() && glob(pattern, &text[1..])),
+        (Some((b'?', rest)), Some((_, text_rest))) => glob(rest, text_rest),
+        (Some((p, rest)), Some((t, text_rest))) if p == t => glob(rest, text_rest),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(scope: &str, hosts: Option<&[&str]>) -> Principal {
+        Principal {
+            sub: "alice".into(),
+            scopes: scope.split_whitespace().map(str::to_owned).collect(),
+            hosts: hosts.map(|h| h.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn scopes_by_method() {
+        let read = principal("spp:read", None);
+        assert!(read.authorize_method(&Method::GET).is_ok());
+        assert!(read.authorize_method(&Method::HEAD).is_ok());
+        assert_eq!(read.authorize_method(&Method::PUT), Err(AuthError::Scope("spp:write")));
+        let write = principal("openid spp:write", None);
+        assert!(
+            write.authorize_method(&Method::GET).is_ok() && write.authorize_method(&Method::DELETE).is_ok()
+        );
+        assert!(principal("spp:admin", None).authorize_method(&Method::POST).is_ok());
+        assert_eq!(principal("", None).authorize_method(&Method::GET), Err(AuthError::Scope("spp:read")));
+    }
+
+    #[test]
+    fn host_patterns() {
+        let p = principal("spp:read", Some(&["compute-*", "edge-?", "db"]));
+        for ok in ["compute-1", "compute-", "edge-7", "db"] {
+            assert!(p.allows_host(ok), "{ok}");
+        }
+        for bad in ["edge-10", "dbx", "xcompute-1", "Compute-1"] {
+            assert!(!p.allows_host(bad), "{bad}");
+        }
+        assert!(principal("spp:read", None).allows_host("anything"));
+        let text: RawClaims = serde_json::from_str(r#"{"hosts": "a-*, b"}"#).unwrap();
+        assert_eq!(Principal::from_claims(text).hosts, Some(vec!["a-*".to_owned(), "b".to_owned()]));
+    }
+}

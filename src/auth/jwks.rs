@@ -1,0 +1,107 @@
+//! A remote JSON Web Key Set (an identity provider's `jwks_uri`): fetched over HTTPS with
+//! the configured CA, refreshed on an interval, and refetched when a token names an
+//! unknown key id — at most once per `min_refetch` however many such tokens arrive.
+//! When the provider is unreachable the cached keys stay in force.
+
+use crate::auth::keys::{Key, from_jwks};
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::jwk::JwkSet;
+use parking_lot::{Mutex, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+pub struct RemoteJwks {
+    url: axum::http::Uri,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    pub refresh: Duration,
+    min_refetch: Duration,
+    keys: RwLock<Arc<Vec<Key>>>,
+    last_fetch: Mutex<Option<Instant>>,
+    /// Fetches made so far (for logs and tests).
+    pub fetches: AtomicU64,
+}
+
+impl RemoteJwks {
+    pub fn new(
+        url: &str,
+        tls: Arc<rustls::ClientConfig>,
+        refresh: Duration,
+        min_refetch: Duration,
+    ) -> Result<Self, String> {
+        let url: axum::http::Uri = url.parse().map_err(|e| format!("jwks_url {url:?}: {e}"))?;
+        if url.scheme_str() != Some("https") {
+            return Err(format!("jwks_url {url}: must be https"));
+        }
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_only()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(RemoteJwks {
+            url,
+            client,
+            refresh,
+            min_refetch,
+            keys: RwLock::new(Arc::new(Vec::new())),
+            last_fetch: Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        })
+    }
+
+    pub fn keys(&self) -> Arc<Vec<Key>> {
+        self.keys.read().clone()
+    }
+
+    /// Fetches now; on failure the cached keys stay.
+    pub async fn fetch(&self) -> Result<(), String> {
+        *self.last_fetch.lock() = Some(Instant::now());
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let request =
+            axum::http::Request::get(self.url.clone()).body(Empty::new()).map_err(|e| e.to_string())?;
+        let response = tokio::time::timeout(Duration::from_secs(10), self.client.request(request))
+            .await
+            .map_err(|_| "JWKS fetch timed out".to_owned())?
+            .map_err(|e| format!("JWKS fetch failed: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("JWKS fetch answered {}", response.status()));
+        }
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("JWKS is not valid: {e}"))?;
+        *self.keys.write() = Arc::new(from_jwks(&set));
+        Ok(())
+    }
+
+    /// A refetch because a token named an unknown key id, unless one happened recently.
+    pub async fn refetch_for_unknown_kid(&self) -> bool {
+        let due = self.last_fetch.lock().is_none_or(|at| at.elapsed() >= self.min_refetch);
+        if !due {
+            return false;
+        }
+        if let Err(e) = self.fetch().await {
+            warn!(url = %self.url, error = %e, "JWKS refetch failed; keeping the cached keys");
+        }
+        true
+    }
+
+    /// Refreshes every `refresh` until `stop`.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(self.refresh) => {}
+            }
+            if let Err(e) = self.fetch().await {
+                warn!(url = %self.url, error = %e, "JWKS refresh failed; keeping the cached keys");
+            }
+        }
+    }
+}

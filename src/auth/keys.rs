@@ -1,0 +1,123 @@
+//! Verification keys: HMAC secrets, RSA/EC/Ed25519 public keys (PEM files), and JSON Web
+//! Key Sets (a local file, or a provider's `jwks_uri` — see `jwks.rs`). Each key carries
+//! the one algorithm it may verify, so a token cannot choose another (alg confusion).
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// One `[[auth.keys]]` entry: exactly one of the four sources.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySource {
+    pub kid: Option<String>,
+    pub alg: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub jwks_url: Option<String>,
+    /// Remote JWKS: how often to refresh (default 5m).
+    pub refresh_interval: Option<String>,
+    /// Remote JWKS: the least time between two fetches caused by unknown key ids (30s).
+    pub min_refetch_interval: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Key {
+    pub kid: Option<String>,
+    pub alg: Algorithm,
+    pub key: DecodingKey,
+}
+
+impl std::fmt::Debug for Key {
+    // Key material never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+    }
+}
+
+pub fn algorithm(name: &str) -> Result<Algorithm, String> {
+    Algorithm::from_str(name).map_err(|_| format!("unknown algorithm {name:?}"))
+}
+
+/// Loads a file-based source (secret, public key or JWKS file).
+pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    if let Some(path) = &source.jwks_file {
+        let set: JwkSet =
+            serde_json::from_slice(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(from_jwks(&set));
+    }
+    let alg =
+        algorithm(source.alg.as_deref().ok_or("alg is required with secret_file and public_key_file")?)?;
+    let key = match (&source.secret_file, &source.public_key_file) {
+        (Some(path), None) => {
+            let mut secret = read(path)?;
+            if secret.last() == Some(&b'\n') {
+                secret.pop();
+            }
+            if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+                return Err(format!("{}: a secret needs an HS* algorithm, not {alg:?}", path.display()));
+            }
+            DecodingKey::from_secret(&secret).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        (None, Some(path)) => {
+            public_key(alg, &read(path)?).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        _ => {
+            return Err(
+                "a key needs exactly one of secret_file, public_key_file, jwks_file, jwks_url".to_owned()
+            );
+        }
+    };
+    Ok(vec![Key { kid: source.kid.clone(), alg, key }])
+}
+
+fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, String> {
+    let key = match alg {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
+        Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
+        Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+        other => return Err(format!("{other:?} is not a public-key algorithm")),
+    };
+    key.map_err(|e| e.to_string())
+}
+
+/// The usable keys of a JWKS: each needs an algorithm, stated or implied by its type.
+pub fn from_jwks(set: &JwkSet) -> Vec<Key> {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            Some(Key {
+                kid: jwk.common.key_id.clone(),
+                alg: jwk_algorithm(jwk)?,
+                key: DecodingKey::from_jwk(jwk).ok()?,
+            })
+        })
+        .collect()
+}
+
+fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
+    if let Some(stated) = &jwk.common.key_algorithm {
+        let name = serde_json::to_value(stated).ok()?;
+        return algorithm(name.as_str()?).ok();
+    }
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+        // Secrets (and any future key type) must state their algorithm.
+        _ => None,
+    }
+}

@@ -1,0 +1,276 @@
+//! JWT bearer authentication and scope/host authorization, shared by the gateway and the
+//! agent. `Verifier::verify` turns an `Authorization` header into a `Principal` or an
+//! `AuthError`; key files are reloadable and a broken reload keeps the old keys.
+
+pub mod claims;
+pub mod error;
+pub mod jwks;
+pub mod keys;
+
+pub use claims::Principal;
+pub use error::AuthError;
+
+use base64::Engine;
+use claims::RawClaims;
+use jsonwebtoken::{Algorithm, Validation};
+use jwks::RemoteJwks;
+use keys::{Key, KeySource};
+use parking_lot::RwLock;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+/// The `[auth]` section.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `jwt` (default) or `none` (no authentication: development only).
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    #[serde(default = "default_leeway")]
+    pub leeway: String,
+    #[serde(default)]
+    pub keys: Vec<KeySource>,
+    /// CA that signs the identity provider's certificate (for `jwks_url`).
+    pub jwks_ca: Option<PathBuf>,
+}
+
+fn default_mode() -> String {
+    "jwt".to_owned()
+}
+fn default_leeway() -> String {
+    "30s".to_owned()
+}
+
+impl AuthConfig {
+    pub fn is_none(&self) -> bool {
+        self.mode == "none"
+    }
+}
+
+/// Verified keys and the rules for one configuration.
+struct KeyRing {
+    keys: Vec<Key>,
+    remotes: Vec<Arc<RemoteJwks>>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: u64,
+    /// Stops the refresh tasks of these remotes when the ring is replaced.
+    stop: CancellationToken,
+}
+
+pub struct Verifier {
+    ring: RwLock<Arc<KeyRing>>,
+}
+
+impl Verifier {
+    /// Loads every key source; remote sets are fetched once now (a failure leaves them
+    /// empty until the provider answers) and then refreshed in the background.
+    pub async fn new(config: &AuthConfig) -> Result<Self, String> {
+        Ok(Verifier { ring: RwLock::new(Arc::new(build(config).await?)) })
+    }
+
+    /// Replaces the keys; on error the running ones stay.
+    pub async fn reload(&self, config: &AuthConfig) -> Result<(), String> {
+        let ring = Arc::new(build(config).await?);
+        let old = std::mem::replace(&mut *self.ring.write(), ring);
+        old.stop.cancel();
+        Ok(())
+    }
+
+    /// Fetches made by the remote key sets (tests and diagnostics).
+    pub fn remote_fetches(&self) -> u64 {
+        self.ring.read().remotes.iter().map(|r| r.fetches.load(std::sync::atomic::Ordering::Relaxed)).sum()
+    }
+
+    pub async fn verify(
+        &self,
+        authorization: Option<&axum::http::HeaderValue>,
+    ) -> Result<Principal, AuthError> {
+        let token = bearer(authorization)?;
+        let (alg, kid) = peek_header(token)?;
+        let ring = self.ring.read().clone();
+        let mut candidates = ring.candidates(kid.as_deref(), alg);
+        if candidates.is_empty() && kid.is_some() && !ring.remotes.is_empty() {
+            for remote in &ring.remotes {
+                remote.refetch_for_unknown_kid().await;
+            }
+            candidates = ring.candidates(kid.as_deref(), alg);
+        }
+        if candidates.is_empty() {
+            return Err(match kid {
+                Some(kid) => AuthError::UnknownKid(kid),
+                None => AuthError::Algorithm(format!("no key for {alg:?}")),
+            });
+        }
+        let mut refused = AuthError::Signature;
+        for key in candidates {
+            if key.alg != alg {
+                refused = AuthError::Algorithm(format!(
+                    "key {:?} verifies {:?} only",
+                    key.kid.as_deref().unwrap_or(""),
+                    key.alg
+                ));
+                continue;
+            }
+            match jsonwebtoken::decode::<RawClaims>(token, &key.key, &ring.validation(alg)) {
+                Ok(data) => return ring.admit(data.claims),
+                Err(e) => {
+                    refused = map_error(e);
+                    // Only a bad signature can be another key's token (rotation).
+                    if refused != AuthError::Signature {
+                        return Err(refused);
+                    }
+                }
+            }
+        }
+        Err(refused)
+    }
+}
+
+impl KeyRing {
+    /// Keys with the token's `kid`; without a `kid`, every key of the token's algorithm.
+    fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Key> {
+        let remote: Vec<Arc<Vec<Key>>> = self.remotes.iter().map(|r| r.keys()).collect();
+        let all = self.keys.iter().chain(remote.iter().flat_map(|k| k.iter()));
+        match kid {
+            Some(kid) => all.filter(|k| k.kid.as_deref() == Some(kid)).cloned().collect(),
+            None => all.filter(|k| k.alg == alg).cloned().collect(),
+        }
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut validation = Validation::new(alg);
+        validation.leeway = self.leeway;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp"]);
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = &self.issuer {
+            validation.set_issuer(&[iss]);
+        }
+        validation
+    }
+
+    /// Checks what the library does not: `iat` must not lie in the future.
+    fn admit(&self, claims: RawClaims) -> Result<Principal, AuthError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if claims.iat.is_some_and(|iat| iat > now + self.leeway as i64) {
+            return Err(AuthError::NotYetValid);
+        }
+        Ok(Principal::from_claims(claims))
+    }
+}
+
+async fn build(config: &AuthConfig) -> Result<KeyRing, String> {
+    let leeway =
+        humantime::parse_duration(&config.leeway).map_err(|e| format!("auth.leeway: {e}"))?.as_secs();
+    let stop = CancellationToken::new();
+    let mut keys = Vec::new();
+    let mut remotes = Vec::new();
+    for source in &config.keys {
+        match &source.jwks_url {
+            Some(url) => remotes.push(remote(config, source, url, &stop).await?),
+            None => keys.extend(keys::load(source).map_err(|e| format!("auth.keys: {e}"))?),
+        }
+    }
+    if keys.is_empty() && remotes.is_empty() {
+        return Err("auth.keys: no key configured (or set auth.mode = \"none\")".to_owned());
+    }
+    Ok(KeyRing {
+        keys,
+        remotes,
+        issuer: config.issuer.clone(),
+        audience: config.audience.clone(),
+        leeway,
+        stop,
+    })
+}
+
+async fn remote(
+    config: &AuthConfig,
+    source: &KeySource,
+    url: &str,
+    stop: &CancellationToken,
+) -> Result<Arc<RemoteJwks>, String> {
+    let interval = |raw: &Option<String>, default: u64| -> Result<Duration, String> {
+        raw.as_deref().map_or(Ok(Duration::from_secs(default)), |r| {
+            humantime::parse_duration(r).map_err(|e| format!("auth.keys: {r:?}: {e}"))
+        })
+    };
+    let tls = crate::tls::client_config(&crate::tls::ClientTlsFiles {
+        ca: config.jwks_ca.clone(),
+        ..Default::default()
+    })?;
+    let jwks = Arc::new(RemoteJwks::new(
+        url,
+        tls,
+        interval(&source.refresh_interval, 300)?,
+        interval(&source.min_refetch_interval, 30)?,
+    )?);
+    if let Err(e) = jwks.fetch().await {
+        warn!(url, error = %e, "identity provider unreachable; its keys will be fetched later");
+    }
+    tokio::spawn(jwks.clone().run(stop.clone()));
+    Ok(jwks)
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(authorization: Option<&axum::http::HeaderValue>) -> Result<&str, AuthError> {
+    let value = authorization
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Malformed("not ASCII".into()))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or_else(|| AuthError::Malformed("expected \"Bearer <token>\"".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Malformed("expected \"Bearer <token>\"".into()));
+    }
+    Ok(token.trim())
+}
+
+/// `alg` and `kid` of the token's header, read before choosing a key. `none` is refused
+/// here, whatever its spelling.
+fn peek_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
+    let malformed = |why: &str| AuthError::Malformed(why.to_owned());
+    let mut parts = token.split('.');
+    let (Some(head), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("not three dot-separated parts"));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head)
+        .map_err(|_| malformed("header is not base64url"))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| malformed("header is not JSON"))?;
+    let alg = header.get("alg").and_then(|a| a.as_str()).ok_or_else(|| malformed("header has no alg"))?;
+    if alg.eq_ignore_ascii_case("none") {
+        return Err(AuthError::Algorithm("none is never accepted".to_owned()));
+    }
+    let alg = keys::algorithm(alg).map_err(AuthError::Algorithm)?;
+    let kid = header.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+    Ok((alg, kid))
+}
+
+fn map_error(error: jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::InvalidSignature => AuthError::Signature,
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidIssuer => AuthError::Issuer,
+        ErrorKind::InvalidAudience => AuthError::Audience,
+        ErrorKind::InvalidAlgorithm => AuthError::Algorithm("does not match the key".to_owned()),
+        ErrorKind::MissingRequiredClaim(claim) => AuthError::Malformed(format!("{claim} is required")),
+        _ => AuthError::Malformed("cannot be decoded".to_owned()),
+    }
+}

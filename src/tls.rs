@@ -1,0 +1,222 @@
+//! TLS for both roles, with rustls and its ring provider: listener configurations (TLS
+//! 1.2/1.3, ALPN h2 + http/1.1, optional client-certificate authentication) that can be
+//! reloaded without dropping established connections, client configurations for the
+//! gateway's connections to agents (custom CA, optional client certificate), and the
+//! expiry of a certificate for the metrics.
+
+use parking_lot::RwLock;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Makes ring the process-wide rustls provider (idempotent), so nothing can pick
+/// another one by accident.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Files of a TLS listener.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Require client certificates signed by this CA (mTLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Files for connecting to TLS servers.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsFiles {
+    pub ca: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate found", path.display()));
+    }
+    Ok(certs)
+}
+
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn roots(path: &Path) -> Result<Arc<RootCertStore>, String> {
+    let mut store = RootCertStore::empty();
+    for cert in certificates(path)? {
+        store.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(Arc::new(store))
+}
+
+/// A listener configuration from its files; errors name the file and the cause.
+pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?;
+    let builder = match &files.client_ca {
+        Some(ca) => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider())
+                .build()
+                .map_err(|e| format!("{}: {e}", ca.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(certificates(&files.cert)?, private_key(&files.key)?)
+        .map_err(|e| format!("{} / {}: {e}", files.cert.display(), files.key.display()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client configuration: the given CA (else no server is trusted), and a client
+/// certificate when both its files are given.
+pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, String> {
+    let store = match &files.ca {
+        Some(ca) => roots(ca)?,
+        None => Arc::new(RootCertStore::empty()),
+    };
+    // An empty store is allowed: https to agents then fails until a CA is configured.
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(store);
+    let config = match (&files.client_cert, &files.client_key) {
+        (Some(cert), Some(key)) => builder
+            .with_client_auth_cert(certificates(cert)?, private_key(key)?)
+            .map_err(|e| format!("{}: {e}", cert.display()))?,
+        (None, None) => builder.with_no_client_auth(),
+        _ => return Err("client_cert and client_key go together".to_owned()),
+    };
+    Ok(Arc::new(config))
+}
+
+/// A listener configuration that SIGHUP can replace: new handshakes use the new one,
+/// established connections keep theirs, and broken files leave the old one in force.
+pub struct ReloadableServerConfig {
+    files: RwLock<ServerTlsFiles>,
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl ReloadableServerConfig {
+    pub fn load(files: ServerTlsFiles) -> Result<Self, String> {
+        let config = server_config(&files)?;
+        Ok(ReloadableServerConfig { files: RwLock::new(files), current: RwLock::new(config) })
+    }
+
+    pub fn current(&self) -> Arc<ServerConfig> {
+        self.current.read().clone()
+    }
+
+    /// Rereads the files (or new ones); on error the running configuration stays.
+    pub fn reload(&self, files: Option<ServerTlsFiles>) -> Result<(), String> {
+        let files = files.unwrap_or_else(|| self.files.read().clone());
+        let config = server_config(&files)?;
+        *self.current.write() = config;
+        *self.files.write() = files;
+        Ok(())
+    }
+
+    /// notAfter of the served certificate, Unix seconds.
+    pub fn not_after(&self) -> Result<i64, String> {
+        cert_not_after(&self.files.read().cert)
+    }
+}
+
+/// notAfter of the first certificate in a PEM file, as Unix seconds.
+pub fn cert_not_after(path: &Path) -> Result<i64, String> {
+    let cert = certificates(path)?.remove(0);
+    der::not_after(cert.as_ref())
+        .ok_or_else(|| format!("{}: cannot read the validity of the certificate", path.display()))
+}
+
+/// Just enough DER to find `tbsCertificate.validity.notAfter` (RFC 5280 §4.1).
+mod der {
+    /// Splits one TLV off `input`: (tag, contents, rest).
+    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            (rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), &rest[n..])
+        };
+        (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+    }
+
+    pub fn not_after(cert: &[u8]) -> Option<i64> {
+        let (_, certificate, _) = tlv(cert)?;
+        let (_, tbs, _) = tlv(certificate)?;
+        let mut rest = tbs;
+        let (tag, _, after) = tlv(rest)?;
+        if tag == 0xa0 {
+            rest = after; // explicit version
+        }
+        for _ in 0..3 {
+            rest = tlv(rest)?.2; // serialNumber, signature, issuer
+        }
+        let (_, validity, _) = tlv(rest)?;
+        let (_, _, after_not_before) = tlv(validity)?;
+        let (tag, time, _) = tlv(after_not_before)?;
+        parse_time(tag, std::str::from_utf8(time).ok()?)
+    }
+
+    /// UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`.
+    fn parse_time(tag: u8, text: &str) -> Option<i64> {
+        let digits = text.strip_suffix('Z')?;
+        let (year, rest) = match (tag, digits.len()) {
+            (0x17, 12) => {
+                let yy: i64 = digits[..2].parse().ok()?;
+                (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+            }
+            (0x18, 14) => (digits[..4].parse().ok()?, &digits[4..]),
+            _ => return None,
+        };
+        let field = |i: usize| rest.get(i..i + 2)?.parse::<i64>().ok();
+        let (month, day, hour, minute, second) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+        Some(days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn times_of_both_kinds() {
+            assert_eq!(super::parse_time(0x17, "700101000000Z"), Some(0));
+            assert_eq!(super::parse_time(0x17, "491231235959Z"), Some(2524607999));
+            assert_eq!(super::parse_time(0x18, "20380119031408Z"), Some(2147483648));
+            assert_eq!(super::parse_time(0x18, "2038011903140Z"), None);
+        }
+    }
+}
