@@ -96,6 +96,18 @@ pub struct AgentArgs {
     /// Name reported by GET /info (default: the machine's host name).
     #[arg(long, env = "SPP_CTL_HOST_NAME")]
     pub host_name: Option<String>,
+    /// Serve the API over TLS with this certificate (PEM; with --tls-key).
+    #[arg(long, env = "SPP_CTL_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key of --tls-cert (PEM).
+    #[arg(long, env = "SPP_CTL_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates signed by this CA (mTLS, e.g. from the gateway).
+    #[arg(long, env = "SPP_CTL_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+    /// TOML file with an [auth] section (as the gateway's): JWT required on /v1.
+    #[arg(long, env = "SPP_CTL_AUTH_CONFIG")]
+    pub auth_config: Option<std::path::PathBuf>,
     /// Attach simulated processes (primary, nfv 1, vf 2, mirror 3, pcap 4): a demo
     /// without DPDK.
     #[arg(long, env = "SPP_CTL_SIMULATE")]

@@ -53,7 +53,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         api: bind(ip, args.api_port, "API").await?,
     };
     let shutdown = shutdown::on_signals();
-    let running = agent::start(config, listeners, shutdown.clone())?;
+    let running = agent::start(config, listeners, shutdown.clone()).await?;
     if args.simulate {
         let addrs = running.addresses;
         sim::attach_default(reachable(addrs.primary), reachable(addrs.secondary), shutdown);

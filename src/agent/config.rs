@@ -26,6 +26,10 @@ pub struct AgentConfig {
     pub grace_period: Duration,
     /// Deadline of the `status` reads behind one `GET /metrics`.
     pub scrape_timeout: Duration,
+    /// TLS on the API port (off by default, as in the original).
+    pub tls: Option<crate::tls::ServerTlsFiles>,
+    /// The `[auth]` section of `--auth-config` (off by default).
+    pub auth: Option<crate::auth::AuthConfig>,
 }
 
 impl Default for AgentConfig {
@@ -42,6 +46,8 @@ impl Default for AgentConfig {
             host_name: "localhost".to_owned(),
             grace_period: Duration::from_secs(10),
             scrape_timeout: Duration::from_secs(1),
+            tls: None,
+            auth: None,
         }
     }
 }
@@ -71,8 +77,34 @@ impl AgentConfig {
                 .unwrap_or_else(|| system_host_name().unwrap_or(defaults.host_name)),
             grace_period: duration("grace-period", &args.grace_period)?,
             scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
+            tls: tls_files(args)?,
+            auth: args.auth_config.as_deref().map(auth_section).transpose()?,
         })
     }
+}
+
+fn tls_files(args: &crate::cli::AgentArgs) -> Result<Option<crate::tls::ServerTlsFiles>, String> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(crate::tls::ServerTlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.tls_client_ca.clone(),
+        })),
+        (None, None) if args.tls_client_ca.is_none() => Ok(None),
+        _ => Err("--tls-cert and --tls-key go together (and --tls-client-ca needs both)".to_owned()),
+    }
+}
+
+/// The `[auth]` section of a TOML file (the same section as the gateway's).
+pub fn auth_section(path: &std::path::Path) -> Result<crate::auth::AuthConfig, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        auth: crate::auth::AuthConfig,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--auth-config {}: {e}", path.display()))?;
+    let file: File =
+        toml::from_str(&text).map_err(|e| format!("--auth-config {}: {}", path.display(), e.message()))?;
+    Ok(file.auth)
 }
 
 /// A non-zero duration such as `5s` or `250ms`.

@@ -14,6 +14,7 @@ pub mod listener;
 pub mod process;
 pub mod registry;
 pub mod scrape;
+pub mod security;
 
 pub use config::AgentConfig;
 pub use registry::Registry;
@@ -61,7 +62,7 @@ impl RunningAgent {
 }
 
 /// Starts the accept loops and the API server on the given listeners.
-pub fn start(
+pub async fn start(
     config: AgentConfig,
     listeners: Listeners,
     shutdown: CancellationToken,
@@ -71,8 +72,16 @@ pub fn start(
         secondary: listeners.secondary.local_addr()?,
         api: listeners.api.local_addr()?,
     };
+    let security = Arc::new(
+        security::Security::load(&config)
+            .await
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+    );
     let registry = Registry::default();
     let metrics = Arc::new(AgentMetrics::new().map_err(std::io::Error::other)?);
+    if let Some(tls) = &security.tls {
+        metrics.tls_cert_expiry.set(tls.not_after().unwrap_or(0));
+    }
     let ports = PortContext {
         registry: registry.clone(),
         actor: ActorSettings {
@@ -107,7 +116,10 @@ pub fn start(
     let mut tasks = JoinSet::new();
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
-    let app = api::finish(http_metrics::track(api::router(state).merge(scrape::routes(scraper)), metrics));
-    tasks.spawn(http_server::serve(listeners.api, app, limits, None, shutdown));
+    let routes = api::router(state).merge(scrape::routes(scraper));
+    let routes = routes.layer(axum::middleware::from_fn_with_state(security.clone(), security::guard));
+    let app = api::finish(http_metrics::track(routes, metrics));
+    tasks.spawn(security::reload_on_hangup(security.clone(), shutdown.clone()));
+    tasks.spawn(http_server::serve(listeners.api, app, limits, security.tls.clone(), shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

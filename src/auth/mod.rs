@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod error;
+pub mod guard;
 pub mod jwks;
 pub mod keys;
 

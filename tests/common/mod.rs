@@ -83,7 +83,7 @@ impl TestAgent {
         init_tracing();
         let listeners = Listeners { primary: bind().await, secondary: bind().await, api };
         let shutdown = CancellationToken::new();
-        let running = agent::start(config, listeners, shutdown.clone()).expect("agent starts");
+        let running = agent::start(config, listeners, shutdown.clone()).await.expect("agent starts");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");
         let test_agent =
             TestAgent { addrs: running.addresses, registry: running.registry.clone(), shutdown, http };

@@ -1,0 +1,201 @@
+//! Real TLS with certificates made at test time: the gateway's listener (HTTP/1.1 and
+//! HTTP/2 by ALPN), certificate reload under a live keep-alive connection, a broken key
+//! refused, the agent's own TLS, mTLS from gateway to agent, and the agent's JWT auth.
+
+mod common;
+
+use axum::body::Bytes;
+use common::certs::{Pki, jwt_key};
+use common::gateway::{TestGateway, agents_toml, with_auth};
+use common::{TestAgent, test_config};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use spp_ctl::tls::{ClientTlsFiles, ServerTlsFiles};
+
+type HttpsClient =
+    Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Empty<Bytes>>;
+
+fn https_client(pki: &Pki, client_cert: Option<&str>, http2: bool) -> HttpsClient {
+    let files = ClientTlsFiles {
+        ca: Some(pki.ca()),
+        client_cert: client_cert.map(|n| pki.path(&format!("{n}.pem"))),
+        client_key: client_cert.map(|n| pki.path(&format!("{n}.key"))),
+    };
+    let config = (*spp_ctl::tls::client_config(&files).unwrap()).clone();
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_only();
+    let connector = if http2 { builder.enable_http2().build() } else { builder.enable_http1().build() };
+    Client::builder(TokioExecutor::new()).http2_only(http2).build(connector)
+}
+
+async fn get(
+    client: &HttpsClient,
+    url: &str,
+    token: Option<&str>,
+) -> Result<(u16, axum::http::Version, String), String> {
+    let mut request = axum::http::Request::get(url);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = client.request(request.body(Empty::new()).unwrap()).await.map_err(|e| format!("{e:?}"))?;
+    let (status, version) = (response.status().as_u16(), response.version());
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, version, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The certificate a fresh TLS connection to `port` is served.
+async fn served_certificate(pki: &Pki, port: u16) -> Result<Vec<u8>, String> {
+    let config =
+        spp_ctl::tls::client_config(&ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() }).unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let (_, session) = tls.get_ref();
+    Ok(session.peer_certificates().ok_or("no certificate")?[0].to_vec())
+}
+
+fn tls_section(pki: &Pki, name: &str) -> String {
+    format!(
+        "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        pki.path(&format!("{name}.pem")).display(),
+        pki.path(&format!("{name}.key")).display()
+    )
+}
+
+#[tokio::test]
+async fn gateway_tls_reloads_certificates_without_dropping_connections() {
+    let pki = Pki::new();
+    let first = pki.server("gw");
+    let agent = TestAgent::start().await;
+    let toml = with_auth(
+        &format!("{}{}", agents_toml(&[("h1", agent.addrs.api)]), tls_section(&pki, "gw")),
+        "[auth]\nmode = \"none\"\n",
+    );
+    let gateway = TestGateway::start(&toml).await;
+    let port = gateway.addr.port();
+    let url = |path: &str| format!("https://localhost:{port}{path}");
+
+    let h1 = https_client(&pki, None, false);
+    let (status, version, body) = get(&h1, &url("/v1/hosts/h1/processes"), None).await.unwrap();
+    assert_eq!((status, version, body.as_str()), (200, axum::http::Version::HTTP_11, "[]"));
+    let h2 = https_client(&pki, None, true);
+    let (status, version, _) = get(&h2, &url("/healthz"), None).await.unwrap();
+    assert_eq!((status, version), (200, axum::http::Version::HTTP_2), "ALPN h2");
+    assert_eq!(served_certificate(&pki, port).await.unwrap(), first);
+
+    // New certificate files: new handshakes see them, the pooled connection goes on.
+    let second = pki.server("gw");
+    assert_ne!(first, second);
+    spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await.unwrap();
+    assert_eq!(served_certificate(&pki, port).await.unwrap(), second);
+    assert_eq!(get(&h1, &url("/healthz"), None).await.unwrap().0, 200);
+    assert_eq!(get(&h2, &url("/healthz"), None).await.unwrap().0, 200);
+
+    // A broken key is refused and the running certificate stays.
+    std::fs::write(pki.path("gw.key"), "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
+        .unwrap();
+    let refused = spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await;
+    assert!(refused.unwrap_err().contains("gw.key"));
+    assert_eq!(served_certificate(&pki, port).await.unwrap(), second);
+
+    // The expiry of the served certificate is exported (2031-01-01).
+    let metrics = get(&h1, &url("/metrics"), None).await.unwrap().2;
+    assert!(metrics.contains("spp_ctl_tls_cert_expiry_timestamp_seconds 1924992000"), "{metrics}");
+}
+
+async fn tls_agent(pki: &Pki, client_ca: bool) -> TestAgent {
+    pki.server("agent");
+    let tls = ServerTlsFiles {
+        cert: pki.path("agent.pem"),
+        key: pki.path("agent.key"),
+        client_ca: client_ca.then(|| pki.ca()),
+    };
+    TestAgent::start_on(spp_ctl::agent::AgentConfig { tls: Some(tls), ..test_config() }, common::bind().await)
+        .await
+}
+
+#[tokio::test]
+async fn agent_mtls_refuses_a_gateway_without_a_client_certificate() {
+    let pki = Pki::new();
+    pki.client("gw-client");
+    let agent = tls_agent(&pki, true).await;
+    let agents =
+        format!("[[agents]]\nhost = \"h1\"\nurl = \"https://localhost:{}\"\n", agent.addrs.api.port());
+    let upstream = |cert: bool| {
+        let mut section = format!("[upstream_tls]\nca = \"{}\"\n", pki.ca().display());
+        if cert {
+            section += &format!(
+                "client_cert = \"{}\"\nclient_key = \"{}\"\n",
+                pki.path("gw-client.pem").display(),
+                pki.path("gw-client.key").display()
+            );
+        }
+        with_auth(&format!("{agents}{section}"), "[auth]\nmode = \"none\"\n")
+    };
+    let http = reqwest::Client::new();
+    let without = TestGateway::start(&upstream(false)).await;
+    let seen = http.get(without.url("/v1/hosts/h1/processes")).send().await.unwrap();
+    let status = seen.status().as_u16();
+    let body = seen.text().await.unwrap();
+    assert!(matches!(status, 502 | 503), "{status} {body}");
+    assert!(body.starts_with("host h1"), "{body}");
+    let with = TestGateway::start(&upstream(true)).await;
+    let seen = http.get(with.url("/v1/hosts/h1/processes")).send().await.unwrap();
+    assert_eq!((seen.status().as_u16(), seen.text().await.unwrap().as_str()), (200, "[]"));
+    // Directly, the agent also wants a client certificate.
+    let url = format!("https://localhost:{}/v1/processes", agent.addrs.api.port());
+    assert!(get(&https_client(&pki, None, false), &url, None).await.is_err());
+    assert_eq!(get(&https_client(&pki, Some("gw-client"), false), &url, None).await.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn agent_auth_guards_v1_and_leaves_health_open() {
+    let pki = Pki::new();
+    let (private, public) = jwt_key(pki.dir.path(), "agent-jwt", "ES256");
+    let auth_file = pki.path("auth.toml");
+    std::fs::write(
+        &auth_file,
+        format!(
+            "[auth]\nmode = \"jwt\"\n[[auth.keys]]\nalg = \"ES256\"\npublic_key_file = \"{}\"\n",
+            public.display()
+        ),
+    )
+    .unwrap();
+    let auth = spp_ctl::agent::config::auth_section(&auth_file).unwrap();
+    let agent = tls_agent_with(&pki, auth).await;
+    let client = https_client(&pki, None, false);
+    let url = |path: &str| format!("https://localhost:{}{path}", agent.addrs.api.port());
+    assert_eq!(get(&client, &url("/v1/processes"), None).await.unwrap().0, 401);
+    assert_eq!(get(&client, &url("/healthz"), None).await.unwrap().0, 200);
+    let token = spp_ctl::token::mint(&spp_ctl::token::TokenArgs {
+        key: private,
+        alg: "ES256".into(),
+        sub: "ops".into(),
+        scope: "spp:read".into(),
+        hosts: None,
+        ttl: "1m".into(),
+        kid: None,
+        iss: None,
+        aud: None,
+    })
+    .unwrap();
+    assert_eq!(
+        get(&client, &url("/v1/processes"), Some(&token)).await.unwrap(),
+        (200, axum::http::Version::HTTP_11, "[]".to_owned())
+    );
+}
+
+async fn tls_agent_with(pki: &Pki, auth: spp_ctl::auth::AuthConfig) -> TestAgent {
+    pki.server("agent");
+    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let config = spp_ctl::agent::AgentConfig { tls: Some(tls), auth: Some(auth), ..test_config() };
+    TestAgent::start_on(config, common::bind().await).await
+}
+
+#[test]
+fn certificate_expiry_is_read_from_the_pem() {
+    let pki = Pki::new();
+    pki.server("x");
+    assert_eq!(spp_ctl::tls::cert_not_after(&pki.path("x.pem")), Ok(1924992000));
+    assert!(spp_ctl::tls::cert_not_after(&pki.path("x.key")).is_err());
+}
