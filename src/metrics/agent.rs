@@ -82,18 +82,21 @@ impl AgentMetrics {
     }
 
     fn register_all(&self) -> prometheus::Result<()> {
-        let r = &self.registry;
-        r.register(Box::new(self.processes.clone()))?;
-        r.register(Box::new(self.process_up.clone()))?;
-        r.register(Box::new(self.connections.clone()))?;
-        r.register(Box::new(self.commands.clone()))?;
-        r.register(Box::new(self.command_duration.clone()))?;
-        r.register(Box::new(self.queue_depth.clone()))?;
-        r.register(Box::new(self.http_requests.clone()))?;
-        r.register(Box::new(self.http_duration.clone()))?;
-        r.register(Box::new(self.scrape_duration.clone()))?;
-        r.register(Box::new(self.scrape_errors.clone()))?;
-        r.register(Box::new(self.tls_cert_expiry.clone()))
+        register_fields!(
+            self.registry,
+            self,
+            processes,
+            process_up,
+            connections,
+            commands,
+            command_duration,
+            queue_depth,
+            http_requests,
+            http_duration,
+            scrape_duration,
+            scrape_errors,
+            tls_cert_expiry
+        )
     }
 
     /// Counts one connection event (`connect`, `reconnect`, `disconnect`, `rejected`).

@@ -91,16 +91,19 @@ impl GatewayMetrics {
     }
 
     fn register_all(&self) -> prometheus::Result<()> {
-        let r = &self.registry;
-        r.register(Box::new(self.requests.clone()))?;
-        r.register(Box::new(self.request_duration.clone()))?;
-        r.register(Box::new(self.upstream_up.clone()))?;
-        r.register(Box::new(self.health_check_duration.clone()))?;
-        r.register(Box::new(self.hosts.clone()))?;
-        r.register(Box::new(self.auth_failures.clone()))?;
-        r.register(Box::new(self.fanout_duration.clone()))?;
-        r.register(Box::new(self.config_reloads.clone()))?;
-        r.register(Box::new(self.tls_cert_expiry.clone()))
+        register_fields!(
+            self.registry,
+            self,
+            requests,
+            request_duration,
+            upstream_up,
+            health_check_duration,
+            hosts,
+            auth_failures,
+            fanout_duration,
+            config_reloads,
+            tls_cert_expiry
+        )
     }
 
     /// Series that must exist before their first event, so rates and alerts work.

@@ -1,6 +1,14 @@
 //! Prometheus metrics: one `prometheus::Registry` per running instance (never global
 //! statics, so tests can run several agents in one process), and the text encoding.
 
+/// Registers each named field (a collector) of `$metrics` with `$registry`.
+macro_rules! register_fields {
+    ($registry:expr, $metrics:ident, $($field:ident),+ $(,)?) => {{
+        $($registry.register(Box::new($metrics.$field.clone()))?;)+
+        Ok(())
+    }};
+}
+
 pub mod agent;
 pub mod gateway;
 
