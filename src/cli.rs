@@ -45,6 +45,10 @@ pub struct GatewayArgs {
     /// Overrides `metrics.listen` of the file.
     #[arg(long, env = "SPP_CTL_GW_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Sets any key of the file, e.g. `--set timeouts.request=5s` (repeatable); also
+    /// from the environment as `SPP_CTL_GW__TIMEOUTS__REQUEST=5s`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -63,7 +63,8 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
-    let mut config = GatewayConfig::load(&args.config).map_err(|e| anyhow!(e))?;
+    let overrides = gateway::config::overrides(&args.set, std::env::vars()).map_err(|e| anyhow!(e))?;
+    let mut config = GatewayConfig::load_with(&args.config, &overrides).map_err(|e| anyhow!(e))?;
     let address =
         |flag: &str, raw: &str| raw.parse::<SocketAddr>().with_context(|| format!("{flag} {raw:?}"));
     if let Some(listen) = &args.listen {
@@ -79,8 +80,9 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr}"))?),
         None => None,
     };
+    let source = gateway::reload::Source { path: args.config, overrides };
     let running =
-        gateway::start(config, listener, metrics_listener, Some(args.config), shutdown::on_signals()).await?;
+        gateway::start(config, listener, metrics_listener, Some(source), shutdown::on_signals()).await?;
     running.wait().await;
     Ok(())
 }

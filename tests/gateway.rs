@@ -238,12 +238,24 @@ async fn inventory_reload_and_metrics() {
         "insecure_plaintext = true\n[[agents]]\nhost = \"bad name\"\nurl = \"x\"\n",
     )
     .unwrap();
-    assert!(spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await.is_err());
+    assert!(
+        spp_ctl::gateway::reload::reload(
+            &gateway.running,
+            &spp_ctl::gateway::reload::Source::file(&gateway.config_file)
+        )
+        .await
+        .is_err()
+    );
     assert_eq!(gateway.running.hosts.len(), 1);
     // A good one replaces the list.
     let toml = test_toml(&agents_toml(&[("h2", two.addrs.api)]));
     std::fs::write(&gateway.config_file, toml).unwrap();
-    spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await.unwrap();
+    spp_ctl::gateway::reload::reload(
+        &gateway.running,
+        &spp_ctl::gateway::reload::Source::file(&gateway.config_file),
+    )
+    .await
+    .unwrap();
     let names: Vec<String> = gateway.running.hosts.all().iter().map(|h| h.name.clone()).collect();
     assert_eq!(names, ["h2"]);
     eventually("h2 checked", || {

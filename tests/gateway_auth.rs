@@ -256,7 +256,11 @@ async fn a_broken_key_file_on_reload_keeps_the_old_keys() {
     let token = keys.token("es.key", "ES256", Some("es-1"), "spp:read", None);
     std::fs::write(keys.path("es.pub"), "-----BEGIN PUBLIC KEY-----\nbroken\n-----END PUBLIC KEY-----\n")
         .unwrap();
-    let refused = spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await;
+    let refused = spp_ctl::gateway::reload::reload(
+        &gateway.running,
+        &spp_ctl::gateway::reload::Source::file(&gateway.config_file),
+    )
+    .await;
     assert!(refused.unwrap_err().contains("es.pub"), "the error names the file");
     let seen = call(&gateway, reqwest::Method::GET, "/v1/hosts/h1/processes", Some(&token)).await;
     assert_eq!(seen.status, 200, "{}", seen.body);

@@ -86,7 +86,12 @@ async fn gateway_tls_reloads_certificates_without_dropping_connections() {
     // New certificate files: new handshakes see them, the pooled connection goes on.
     let second = pki.server("gw");
     assert_ne!(first, second);
-    spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await.unwrap();
+    spp_ctl::gateway::reload::reload(
+        &gateway.running,
+        &spp_ctl::gateway::reload::Source::file(&gateway.config_file),
+    )
+    .await
+    .unwrap();
     assert_eq!(served_certificate(&pki, port).await.unwrap(), second);
     assert_eq!(get(&h1, &url("/healthz"), None).await.unwrap().0, 200);
     assert_eq!(get(&h2, &url("/healthz"), None).await.unwrap().0, 200);
@@ -94,7 +99,11 @@ async fn gateway_tls_reloads_certificates_without_dropping_connections() {
     // A broken key is refused and the running certificate stays.
     std::fs::write(pki.path("gw.key"), "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
         .unwrap();
-    let refused = spp_ctl::gateway::reload::reload(&gateway.running, &gateway.config_file).await;
+    let refused = spp_ctl::gateway::reload::reload(
+        &gateway.running,
+        &spp_ctl::gateway::reload::Source::file(&gateway.config_file),
+    )
+    .await;
     assert!(refused.unwrap_err().contains("gw.key"));
     assert_eq!(served_certificate(&pki, port).await.unwrap(), second);
 

@@ -146,12 +146,25 @@ pub struct DnsDiscovery {
 
 impl GatewayConfig {
     pub fn load(path: &Path) -> Result<Self, String> {
+        Self::load_with(path, &[])
+    }
+
+    /// The file with `overrides` applied over it.
+    pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        Self::parse_with(&text, overrides).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        Self::parse_with(text, &[])
+    }
+
+    fn parse_with(text: &str, overrides: &[(String, String)]) -> Result<Self, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        for (key, value) in overrides {
+            set(&mut table, key, value)?;
+        }
+        let file: FileConfig = table.try_into().map_err(|e: toml::de::Error| e.message().to_owned())?;
         Self::validate(file)
     }
 
@@ -219,6 +232,44 @@ impl GatewayConfig {
     }
 }
 
+/// Every key can also be set from the command line (`--set timeouts.request=5s`) or the
+/// environment (`SPP_CTL_GW__TIMEOUTS__REQUEST=5s`: `__` separates the levels). Values
+/// are TOML (`true`, `64`, `"x"`); anything that does not parse is taken as a string.
+pub fn overrides(
+    flags: &[String],
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut all: Vec<(String, String)> = env
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix("SPP_CTL_GW__")?;
+            Some((key.to_ascii_lowercase().replace("__", "."), value))
+        })
+        .collect();
+    all.sort();
+    for flag in flags {
+        let (key, value) =
+            flag.split_once('=').ok_or_else(|| format!("--set {flag:?}: expected KEY=VALUE"))?;
+        all.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(all)
+}
+
+fn set(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> {
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().filter(|k| !k.is_empty()).ok_or_else(|| format!("override {key:?}: empty key"))?;
+    let mut node = table;
+    for part in parts {
+        let entry = node.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry.as_table_mut().ok_or_else(|| format!("override {key:?}: {part} is not a section"))?;
+    }
+    node.insert(last.to_owned(), value);
+    Ok(())
+}
+
 fn duration(key: &str, raw: &str) -> Result<Duration, String> {
     match humantime::parse_duration(raw) {
         Ok(d) if !d.is_zero() => Ok(d),
@@ -243,6 +294,24 @@ mod tests {
                 .unwrap();
         assert_eq!(config.agents.len(), 2);
         assert_eq!(config.health_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn flags_and_environment_override_any_key() {
+        let env = vec![
+            ("SPP_CTL_GW__TIMEOUTS__HEALTH_INTERVAL".to_owned(), "9s".to_owned()),
+            ("SPP_CTL_GW__FANOUT__CONCURRENCY".to_owned(), "3".to_owned()),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ];
+        let flags = vec!["listen=127.0.0.1:9999".to_owned(), "auth.mode=none".to_owned()];
+        let all = overrides(&flags, env.into_iter()).unwrap();
+        let config =
+            GatewayConfig::parse_with("insecure_plaintext = true\n[auth]\nmode = \"jwt\"\n", &all).unwrap();
+        assert_eq!(config.health_interval, Duration::from_secs(9));
+        assert_eq!(config.fanout_concurrency, 3);
+        assert_eq!(config.listen.port(), 9999);
+        assert!(config.auth.is_none());
+        assert!(overrides(&["nokey".to_owned()], std::iter::empty()).is_err());
     }
 
     #[test]

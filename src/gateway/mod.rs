@@ -22,7 +22,6 @@ use crate::metrics::GatewayMetrics;
 use crate::tls::ReloadableServerConfig;
 use hosts::Hosts;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -57,12 +56,12 @@ impl RunningGateway {
     }
 }
 
-/// Starts serving on the bound listeners. `config_path` enables hot reload.
+/// Starts serving on the bound listeners. `source` enables hot reload.
 pub async fn start(
     config: GatewayConfig,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
-    config_path: Option<PathBuf>,
+    source: Option<reload::Source>,
     shutdown: CancellationToken,
 ) -> std::io::Result<RunningGateway> {
     let addr = listener.local_addr()?;
@@ -102,8 +101,8 @@ pub async fn start(
     if let Some(dns) = gateway.config.discovery.clone() {
         tasks.spawn(discovery::run(gateway.clone(), dns, stop.clone()));
     }
-    if let Some(path) = config_path {
-        tasks.spawn(reload::watch(gateway.clone(), path, Duration::from_secs(2), stop.clone()));
+    if let Some(source) = source {
+        tasks.spawn(reload::watch(gateway.clone(), source, Duration::from_secs(2), stop.clone()));
     }
     if gateway.verifier.is_none() {
         tasks.spawn(warn_open_every_minute(stop.clone()));

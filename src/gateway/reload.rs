@@ -4,7 +4,7 @@
 
 use crate::gateway::Gateway;
 use crate::gateway::config::GatewayConfig;
-use crate::gateway::hosts::Source;
+use crate::gateway::hosts::Source as HostSource;
 use crate::gateway::upstream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,10 +13,24 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-/// Applies the file at `path` (agents, TLS files, JWT keys); returns why it was refused.
-/// Everything is checked before anything is applied.
-pub async fn reload(gateway: &Gateway, path: &Path) -> Result<(), String> {
-    let outcome = match GatewayConfig::load(path) {
+/// Where the configuration comes from: the file and the overrides given at start.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub overrides: Vec<(String, String)>,
+}
+
+impl Source {
+    pub fn file(path: &Path) -> Self {
+        Source { path: path.to_owned(), overrides: Vec::new() }
+    }
+}
+
+/// Applies the configuration again (agents, TLS files, JWT keys); returns why it was
+/// refused. Everything is checked before anything is applied.
+pub async fn reload(gateway: &Gateway, source: &Source) -> Result<(), String> {
+    let path = &source.path;
+    let outcome = match GatewayConfig::load_with(path, &source.overrides) {
         Ok(config) => apply_all(gateway, &config).await,
         Err(e) => Err(e),
     };
@@ -56,12 +70,13 @@ pub fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
     for agent in &config.agents {
         entries.push((agent.host.clone(), agent.url.clone(), upstream::base_uri(&agent.url)?));
     }
-    gateway.hosts.set_source(Source::Static, entries);
+    gateway.hosts.set_source(HostSource::Static, entries);
     Ok(())
 }
 
 /// Reloads on SIGHUP and when the file changes (checked every `poll`).
-pub async fn watch(gateway: Arc<Gateway>, path: PathBuf, poll: Duration, shutdown: CancellationToken) {
+pub async fn watch(gateway: Arc<Gateway>, source: Source, poll: Duration, shutdown: CancellationToken) {
+    let path = source.path.clone();
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(signal) => Some(signal),
         Err(e) => {
@@ -88,7 +103,7 @@ pub async fn watch(gateway: Arc<Gateway>, path: PathBuf, poll: Duration, shutdow
             }
         }
         seen = modified(&path);
-        let _ = reload(&gateway, &path).await;
+        let _ = reload(&gateway, &source).await;
         super::health::check_all(&gateway).await;
     }
 }

@@ -46,10 +46,15 @@ impl TestGateway {
         let config = GatewayConfig::load(&config_file).expect("valid test config");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let shutdown = CancellationToken::new();
-        let running: RunningGateway =
-            gateway::start(config, listener, None, Some(config_file.clone()), shutdown.clone())
-                .await
-                .expect("gateway starts");
+        let running: RunningGateway = gateway::start(
+            config,
+            listener,
+            None,
+            Some(gateway::reload::Source::file(&config_file)),
+            shutdown.clone(),
+        )
+        .await
+        .expect("gateway starts");
         let addr = running.addr;
         let gateway = running.gateway.clone();
         tokio::spawn(running.wait());
