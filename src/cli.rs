@@ -94,6 +94,9 @@ pub struct AgentArgs {
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value = "10s")]
     pub grace_period: String,
+    /// After SIGTERM, /readyz answers 503 this long before the listeners close.
+    #[arg(long, env = "SPP_CTL_DRAIN_PERIOD", default_value = "0s")]
+    pub drain_period: String,
     /// Deadline of the SPP status reads behind one GET /metrics.
     #[arg(long, env = "SPP_CTL_SCRAPE_TIMEOUT", default_value = "1s")]
     pub scrape_timeout: String,

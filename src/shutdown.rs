@@ -1,4 +1,5 @@
-//! Turns SIGTERM and SIGINT into a cancelled token that every task watches.
+//! Turns SIGTERM and SIGINT into a cancelled token that every task watches, and the
+//! drain period between "not ready" and "stop accepting".
 
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -29,4 +30,19 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// After `shutdown`, waits `drain` (`/readyz` already answers 503, so load balancers
+/// stop sending) and then cancels `stop`, which ends the accept loops.
+pub async fn drain_then_stop(
+    shutdown: CancellationToken,
+    drain: std::time::Duration,
+    stop: CancellationToken,
+) {
+    shutdown.cancelled().await;
+    if !drain.is_zero() {
+        info!(drain_ms = drain.as_millis() as u64, "draining before shutdown");
+        tokio::time::sleep(drain).await;
+    }
+    stop.cancel();
 }

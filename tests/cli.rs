@@ -136,3 +136,21 @@ fn simulate_attaches_the_demo_processes() {
     assert_eq!(agent.get("/v1/vfs/2").0, 200);
     assert_eq!(agent.terminate().code(), Some(0));
 }
+
+#[test]
+fn sigterm_turns_readyz_503_during_the_drain_period() {
+    let agent = Running::start(&["agent", "-b", "127.0.0.1", "-p", "0", "-s", "0", "-a", "0", "--drain-period", "3s"]);
+    assert_eq!(agent.get("/readyz"), (200, "ready".to_owned()));
+    let pid = agent.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if agent.get("/readyz") == (503, "shutting down".to_owned()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz never turned 503");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(agent.get("/v1/processes").0, 200, "still serving while draining");
+    assert_eq!(agent.terminate().code(), Some(0));
+}

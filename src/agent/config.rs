@@ -24,6 +24,8 @@ pub struct AgentConfig {
     pub host_name: String,
     /// How long in-flight requests may run after SIGTERM.
     pub grace_period: Duration,
+    /// How long `/readyz` answers 503 before the listeners close.
+    pub drain_period: Duration,
     /// Deadline of the `status` reads behind one `GET /metrics`.
     pub scrape_timeout: Duration,
     /// TLS on the API port (off by default, as in the original).
@@ -45,6 +47,7 @@ impl Default for AgentConfig {
             max_connections: 1024,
             host_name: "localhost".to_owned(),
             grace_period: Duration::from_secs(10),
+            drain_period: Duration::ZERO,
             scrape_timeout: Duration::from_secs(1),
             tls: None,
             auth: None,
@@ -76,6 +79,8 @@ impl AgentConfig {
                 .clone()
                 .unwrap_or_else(|| system_host_name().unwrap_or(defaults.host_name)),
             grace_period: duration("grace-period", &args.grace_period)?,
+            drain_period: humantime::parse_duration(&args.drain_period)
+                .map_err(|e| format!("--drain-period {:?}: {e}", args.drain_period))?,
             scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
             tls: tls_files(args)?,
             auth: args.auth_config.as_deref().map(auth_section).transpose()?,

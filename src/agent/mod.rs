@@ -95,6 +95,7 @@ pub async fn start(
         handshake_timeout: config.handshake_timeout,
         seen: Arc::default(),
     };
+    let drain_period = config.drain_period;
     let limits = ServerLimits {
         header_timeout: config.header_timeout,
         max_connections: config.max_connections,
@@ -114,6 +115,10 @@ pub async fn start(
     };
     info!(primary = %addresses.primary, secondary = %addresses.secondary, api = %addresses.api, "agent listening");
     let mut tasks = JoinSet::new();
+    // `/readyz` turns 503 at once; the listeners close after the drain period.
+    let stop = CancellationToken::new();
+    tasks.spawn(crate::shutdown::drain_then_stop(shutdown.clone(), drain_period, stop.clone()));
+    let shutdown = stop;
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
     let routes = api::router(state).merge(scrape::routes(scraper));

@@ -96,7 +96,7 @@ pub async fn start(
         grace_period: gateway.config.grace,
     };
     let mut tasks = JoinSet::new();
-    tasks.spawn(drain_then_stop(shutdown.clone(), gateway.config.drain, stop.clone()));
+    tasks.spawn(crate::shutdown::drain_then_stop(shutdown.clone(), gateway.config.drain, stop.clone()));
     tasks.spawn(health::run(gateway.clone(), stop.clone()));
     if let Some(dns) = gateway.config.discovery.clone() {
         tasks.spawn(discovery::run(gateway.clone(), dns, stop.clone()));
@@ -134,11 +134,4 @@ async fn warn_open_every_minute(stop: CancellationToken) {
             _ = tokio::time::sleep(Duration::from_secs(60)) => warn_open(),
         }
     }
-}
-
-async fn drain_then_stop(shutdown: CancellationToken, drain: Duration, stop: CancellationToken) {
-    shutdown.cancelled().await;
-    info!(drain_ms = drain.as_millis() as u64, "draining before shutdown");
-    tokio::time::sleep(drain).await;
-    stop.cancel();
 }
