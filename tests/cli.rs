@@ -139,7 +139,19 @@ fn simulate_attaches_the_demo_processes() {
 
 #[test]
 fn sigterm_turns_readyz_503_during_the_drain_period() {
-    let agent = Running::start(&["agent", "-b", "127.0.0.1", "-p", "0", "-s", "0", "-a", "0", "--drain-period", "3s"]);
+    let agent = Running::start(&[
+        "agent",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "-s",
+        "0",
+        "-a",
+        "0",
+        "--drain-period",
+        "3s",
+    ]);
     assert_eq!(agent.get("/readyz"), (200, "ready".to_owned()));
     let pid = agent.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

@@ -153,6 +153,16 @@ async fn every_refusal_reason_with_its_status_and_challenge() {
         ),
         (Some(keys.custom(claims(json!({"aud": "other"})))), "token audience not accepted", "audience"),
         (
+            Some(keys.custom(json!({"sub": "x", "scope": "spp:admin", "aud": AUD, "exp": now() + 60}))),
+            "malformed token: iss is required",
+            "malformed",
+        ),
+        (
+            Some(keys.custom(json!({"sub": "x", "scope": "spp:admin", "iss": ISS, "exp": now() + 60}))),
+            "malformed token: aud is required",
+            "malformed",
+        ),
+        (
             Some(keys.custom(json!({"sub": "x", "scope": "spp:admin", "iss": ISS, "aud": AUD}))),
             "malformed token: exp is required",
             "malformed",
@@ -187,7 +197,7 @@ async fn every_refusal_reason_with_its_status_and_challenge() {
     }
     let metrics = reqwest::get(gateway.url("/metrics")).await.unwrap().text().await.unwrap();
     for (reason, count) in
-        [("missing", 1), ("malformed", 2), ("not_yet_valid", 2), ("algorithm", 2), ("unknown_kid", 1)]
+        [("missing", 1), ("malformed", 4), ("not_yet_valid", 2), ("algorithm", 2), ("unknown_kid", 1)]
     {
         let line = format!("spp_gateway_auth_failures_total{{reason=\"{reason}\"}} {count}");
         assert!(metrics.contains(&line), "missing {line} in\n{metrics}");

@@ -16,6 +16,8 @@ pub struct RawClaims {
     pub hosts: Option<HostsClaim>,
     #[serde(default)]
     pub iat: Option<i64>,
+    #[serde(default)]
+    pub exp: Option<i64>,
 }
 
 /// `hosts` as a JSON array of patterns, or one space/comma-separated string.

@@ -82,9 +82,13 @@ impl RemoteJwks {
 
     /// A refetch because a token named an unknown key id, unless one happened recently.
     pub async fn refetch_for_unknown_kid(&self) -> bool {
-        let due = self.last_fetch.lock().is_none_or(|at| at.elapsed() >= self.min_refetch);
-        if !due {
-            return false;
+        // Claim the slot under the lock, so concurrent unknown kids cannot all pass.
+        {
+            let mut last = self.last_fetch.lock();
+            if last.is_some_and(|at| at.elapsed() < self.min_refetch) {
+                return false;
+            }
+            *last = Some(Instant::now());
         }
         if let Err(e) = self.fetch().await {
             warn!(url = %self.url, error = %e, "JWKS refetch failed; keeping the cached keys");

@@ -67,13 +67,20 @@ struct KeyRing {
 
 pub struct Verifier {
     ring: RwLock<Arc<KeyRing>>,
+    /// Tokens verified recently, until their `exp`: clients resend the same token on
+    /// every request, and verifying a signature costs more than proxying the request.
+    /// Emptied when the keys change.
+    verified: parking_lot::Mutex<std::collections::HashMap<String, (Principal, i64)>>,
 }
+
+/// Bound of the verified-token cache; when full it starts over.
+const VERIFIED_CAPACITY: usize = 4096;
 
 impl Verifier {
     /// Loads every key source; remote sets are fetched once now (a failure leaves them
     /// empty until the provider answers) and then refreshed in the background.
     pub async fn new(config: &AuthConfig) -> Result<Self, String> {
-        Ok(Verifier { ring: RwLock::new(Arc::new(build(config).await?)) })
+        Ok(Verifier { ring: RwLock::new(Arc::new(build(config).await?)), verified: Default::default() })
     }
 
     /// Replaces the keys; on error the running ones stay.
@@ -81,6 +88,7 @@ impl Verifier {
         let ring = Arc::new(build(config).await?);
         let old = std::mem::replace(&mut *self.ring.write(), ring);
         old.stop.cancel();
+        self.verified.lock().clear();
         Ok(())
     }
 
@@ -94,6 +102,21 @@ impl Verifier {
         authorization: Option<&axum::http::HeaderValue>,
     ) -> Result<Principal, AuthError> {
         let token = bearer(authorization)?;
+        if let Some((principal, until)) = self.verified.lock().get(token)
+            && unix_now() < *until
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, until) = self.verify_signature(token).await?;
+        let mut verified = self.verified.lock();
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (principal.clone(), until));
+        Ok(principal)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         let (alg, kid) = peek_header(token)?;
         let ring = self.ring.read().clone();
         let mut candidates = ring.candidates(kid.as_deref(), alg);
@@ -149,7 +172,12 @@ impl KeyRing {
         let mut validation = Validation::new(alg);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
+        // The library checks `iss`/`aud` only when a token carries them: a configured
+        // issuer or audience must also make the claim required.
+        let mut required = vec!["exp"];
+        required.extend(self.issuer.as_ref().map(|_| "iss"));
+        required.extend(self.audience.as_ref().map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
@@ -160,15 +188,15 @@ impl KeyRing {
         validation
     }
 
-    /// Checks what the library does not: `iat` must not lie in the future.
-    fn admit(&self, claims: RawClaims) -> Result<Principal, AuthError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if claims.iat.is_some_and(|iat| iat > now + self.leeway as i64) {
+    /// Checks what the library does not (`iat` must not lie in the future); returns the
+    /// caller and the time its token stops being accepted.
+    fn admit(&self, claims: RawClaims) -> Result<(Principal, i64), AuthError> {
+        let leeway = self.leeway as i64;
+        if claims.iat.is_some_and(|iat| iat > unix_now() + leeway) {
             return Err(AuthError::NotYetValid);
         }
-        Ok(Principal::from_claims(claims))
+        let until = claims.exp.unwrap_or(0) + leeway;
+        Ok((Principal::from_claims(claims), until))
     }
 }
 
@@ -223,6 +251,10 @@ async fn remote(
     }
     tokio::spawn(jwks.clone().run(stop.clone()));
     Ok(jwks)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The token of `Authorization: Bearer <token>`.

@@ -15,7 +15,11 @@ pub async fn guard(State(gateway): State<Arc<Gateway>>, mut request: Request, ne
     let principal = match &gateway.verifier {
         None => Principal::anonymous(),
         Some(verifier) => {
-            let headers = request.headers().clone();
+            // Only the credentials cross the await: a Request is not Sync.
+            let mut headers = axum::http::HeaderMap::new();
+            if let Some(value) = request.headers().get(axum::http::header::AUTHORIZATION) {
+                headers.insert(axum::http::header::AUTHORIZATION, value.clone());
+            }
             match admit(verifier, &headers, request.method(), request.uri().path()).await {
                 Ok(principal) => principal,
                 Err(error) => {

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Gateway benchmark, loopback, release build, one run:
+#   client -> gateway (TLS + JWT verify) -> agent -> simulated process
+#   client -> agent directly
+#   client -> nginx (TLS reverse proxy) -> agent
+# for GET processes and GET nfvs/1 at 16 and 64 connections, with the ratios
+# gateway/direct and gateway/nginx and the gateway's RSS; then a fan-out of
+# /v1/cluster/processes over 200 agents against a single call, and the gateway's RSS with
+# 1,000 configured hosts.
+#
+# Usage: bench/gateway.sh [SECONDS]   (installs wrk and nginx with apt if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+for tool in wrk nginx; do
+  command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq $tool >/dev/null; }
+done
+cargo build --release --quiet --bin spp-ctl --example many_agents
+bin=target/release/spp-ctl
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+# Below the kernel's ephemeral range (32768+), so no outgoing connection takes them.
+pri=22555 sec=22666 api=22777 gw=22443 ngx=22444 fan=22445 big=22446 base=20000
+
+# Certificates and a signing secret for this run only.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench-ca \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+  -days 2 -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
+head -c 48 /dev/urandom | base64 > "$work/jwt.secret"
+token=$("$bin" token --key "$work/jwt.secret" --alg HS256 --sub bench --scope spp:read --ttl 1h)
+
+"$bin" agent -b 127.0.0.1 -p $pri -s $sec -a $api --log-level warn & pids+=($!)
+"$bin" sim --ctl 127.0.0.1 -p $pri -s $sec --primary --nfv 1 2>/dev/null & pids+=($!)
+target/release/examples/many_agents $base 200 >/dev/null & pids+=($!)
+sleep 1
+
+gateway_toml() { # listen, agents toml -> file
+  cat > "$work/$1.toml" <<TOML
+listen = "127.0.0.1:$2"
+[tls]
+cert = "$work/server.pem"
+key = "$work/server.key"
+[auth]
+mode = "jwt"
+[[auth.keys]]
+alg = "HS256"
+secret_file = "$work/jwt.secret"
+[timeouts]
+health_interval = "5s"
+[fanout]
+concurrency = 200
+deadline = "5s"
+$3
+TOML
+}
+gateway_toml gw $gw "$(printf '[[agents]]\nhost = "h1"\nurl = "http://127.0.0.1:%s"\n' $api)"
+gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
+gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
+"$bin" gateway --config "$work/gw.toml" --log-level error & gw_pid=$!; pids+=($gw_pid)
+"$bin" gateway --config "$work/fan.toml" --log-level error & pids+=($!)
+"$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
+
+cat > "$work/nginx.conf" <<NGINX
+daemon off;
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  upstream agent { server 127.0.0.1:$api; keepalive 64; }
+  server {
+    listen 127.0.0.1:$ngx ssl;
+    ssl_certificate $work/server.pem;
+    ssl_certificate_key $work/server.key;
+    location / { proxy_pass http://agent; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+
+for _ in $(seq 100); do
+  curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" https://localhost:$gw/v1/hosts/h1/nfvs/1 >/dev/null &&
+    curl -sf --cacert "$work/ca.pem" https://localhost:$ngx/v1/nfvs/1 >/dev/null && break
+  sleep 0.2
+done
+
+run() { # url conns [auth] -> "rps p50 p99"
+  wrk -t1 -c"$2" -d"${secs}s" --latency ${3:+-H "Authorization: Bearer $3"} "$1" |
+    awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}'
+}
+printf '%-22s %5s %-8s %10s %9s %9s\n' route conns via requests/s p50 p99
+for path in processes nfvs/1; do
+  for c in 16 64; do
+    read -r d d50 d99 <<<"$(run "http://127.0.0.1:$api/v1/$path" $c)"
+    read -r n n50 n99 <<<"$(run "https://localhost:$ngx/v1/$path" $c)"
+    read -r g g50 g99 <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$token")"
+    printf '%-22s %5s %-8s %10s %9s %9s\n' "GET $path" $c direct "$d" "$d50" "$d99" \
+      "GET $path" $c nginx "$n" "$n50" "$n99" "GET $path" $c gateway "$g" "$g50" "$g99"
+    awk -v g="$g" -v d="$d" -v n="$n" 'BEGIN {printf "  ratios: gateway/direct %.2f, gateway/nginx %.2f\n", g / d, g / n}'
+  done
+done
+echo "gateway RSS after the runs: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$gw_pid/status) MiB (peak $(awk '$1=="VmHWM:" {print int($2/1024)}' /proc/$gw_pid/status) MiB)"
+
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0; else print v * 1000 }'; }
+sleep 6 # a health round over all 200 agents
+read -r _ s50 s99 <<<"$(run "https://localhost:$fan/v1/hosts/a0/processes" 1 "$token")"
+read -r _ f50 f99 <<<"$(run "https://localhost:$fan/v1/cluster/processes" 1 "$token")"
+echo "single call p50 $s50 p99 $s99; fan-out over 200 agents p50 $f50 p99 $f99"
+awk -v f="$(to_ms "$f99")" -v s="$(to_ms "$s99")" \
+  'BEGIN {printf "fan-out p99 %.2f ms vs target 2 x %.2f + 50 = %.2f ms\n", f, s, 2 * s + 50}'
+echo "gateway RSS with 1000 configured hosts: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$big_pid/status) MiB"
