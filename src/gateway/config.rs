@@ -294,6 +294,7 @@ mod tests {
                 .unwrap();
         assert_eq!(config.agents.len(), 2);
         assert_eq!(config.health_interval, Duration::from_secs(2));
+        assert!(config.tls.is_some() && !config.auth.is_none());
     }
 
     #[test]
