@@ -71,10 +71,7 @@ impl AgentMetrics {
                 "spp_scrape_errors_total",
                 "SPP processes that could not be read during a scrape.",
             ))?,
-            tls_cert_expiry: IntGauge::with_opts(Opts::new(
-                "spp_ctl_tls_cert_expiry_timestamp_seconds",
-                "Expiry (notAfter) of the served TLS certificate, Unix time; 0 without TLS.",
-            ))?,
+            tls_cert_expiry: super::cert_expiry_gauge()?,
             registry,
         };
         metrics.register_all()?;

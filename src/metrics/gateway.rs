@@ -79,10 +79,7 @@ impl GatewayMetrics {
                 Opts::new("spp_gateway_config_reloads_total", "Configuration reloads by outcome."),
                 &["outcome"],
             )?,
-            tls_cert_expiry: IntGauge::with_opts(Opts::new(
-                "spp_ctl_tls_cert_expiry_timestamp_seconds",
-                "Expiry (notAfter) of the served TLS certificate, Unix time; 0 without TLS.",
-            ))?,
+            tls_cert_expiry: super::cert_expiry_gauge()?,
             registry,
         };
         metrics.register_all()?;

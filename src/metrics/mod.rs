@@ -31,6 +31,14 @@ pub fn register_build_info(registry: &Registry, role: &str) -> prometheus::Resul
     registry.register(Box::new(info))
 }
 
+/// `spp_ctl_tls_cert_expiry_timestamp_seconds`, which both roles export.
+pub fn cert_expiry_gauge() -> prometheus::Result<prometheus::IntGauge> {
+    prometheus::IntGauge::with_opts(Opts::new(
+        "spp_ctl_tls_cert_expiry_timestamp_seconds",
+        "Expiry (notAfter) of the served TLS certificate, Unix time; 0 without TLS.",
+    ))
+}
+
 /// Encodes metric families in the text format, sorted by name as Prometheus expects.
 pub fn encode(mut families: Vec<MetricFamily>) -> String {
     families.sort_by(|a, b| a.name().cmp(b.name()));
