@@ -8,7 +8,8 @@
 # /v1/cluster/processes over 200 agents against a single call, and the gateway's RSS with
 # 1,000 configured hosts.
 #
-# Usage: bench/gateway.sh [SECONDS]   (installs wrk and nginx with apt if missing)
+# Usage: [GW_THREADS=N] bench/gateway.sh [SECONDS]   (installs wrk and nginx with apt if missing)
+# GW_THREADS sets the gateway's tokio worker threads (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -62,7 +63,7 @@ TOML
 gateway_toml gw $gw "$(printf '[[agents]]\nhost = "h1"\nurl = "http://127.0.0.1:%s"\n' $api)"
 gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
 gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
-"$bin" gateway --config "$work/gw.toml" --log-level error & gw_pid=$!; pids+=($gw_pid)
+TOKIO_WORKER_THREADS=${GW_THREADS:-2} "$bin" gateway --config "$work/gw.toml" --log-level error & gw_pid=$!; pids+=($gw_pid)
 "$bin" gateway --config "$work/fan.toml" --log-level error & pids+=($!)
 "$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
 
