@@ -42,16 +42,6 @@ impl ProcessError {
             ProcessError::BadReply { .. } => StatusCode::BAD_GATEWAY,
         }
     }
-
-    /// A short label for logs and metrics.
-    pub fn outcome(&self) -> &'static str {
-        match self {
-            ProcessError::Timeout { .. } => "timeout",
-            ProcessError::Disconnected { .. } => "disconnected",
-            ProcessError::Busy { .. } => "busy",
-            ProcessError::BadReply { .. } => "bad_reply",
-        }
-    }
 }
 
 /// One queued command and where its reply goes.

@@ -13,7 +13,6 @@ use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use parking_lot::{Mutex, RwLock};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -25,8 +24,6 @@ pub struct RemoteJwks {
     min_refetch: Duration,
     keys: RwLock<Arc<Vec<Key>>>,
     last_fetch: Mutex<Option<Instant>>,
-    /// Fetches made so far (for logs and tests).
-    pub fetches: AtomicU64,
 }
 
 impl RemoteJwks {
@@ -53,7 +50,6 @@ impl RemoteJwks {
             min_refetch,
             keys: RwLock::new(Arc::new(Vec::new())),
             last_fetch: Mutex::new(None),
-            fetches: AtomicU64::new(0),
         })
     }
 
@@ -64,7 +60,6 @@ impl RemoteJwks {
     /// Fetches now; on failure the cached keys stay.
     pub async fn fetch(&self) -> Result<(), String> {
         *self.last_fetch.lock() = Some(Instant::now());
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let request =
             axum::http::Request::get(self.url.clone()).body(Empty::new()).map_err(|e| e.to_string())?;
         let response = tokio::time::timeout(Duration::from_secs(10), self.client.request(request))

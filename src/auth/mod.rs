@@ -92,11 +92,6 @@ impl Verifier {
         Ok(())
     }
 
-    /// Fetches made by the remote key sets (tests and diagnostics).
-    pub fn remote_fetches(&self) -> u64 {
-        self.ring.read().remotes.iter().map(|r| r.fetches.load(std::sync::atomic::Ordering::Relaxed)).sum()
-    }
-
     pub async fn verify(
         &self,
         authorization: Option<&axum::http::HeaderValue>,
