@@ -5,6 +5,12 @@
 //! period).
 //!
 //! axum's own `serve` has no header timeout, connection limit nor TLS, hence this loop.
+//!
+//! With `workers > 0` connections are served on that many threads, each running its own
+//! single-threaded runtime, and handed out round-robin: a connection and everything its
+//! requests do (TLS, the handler, the gateway's agent connections) stay on one thread, as
+//! in nginx's worker model. The multi-threaded runtime bounced each proxied request
+//! between threads and cost a third more CPU per request.
 
 use crate::tls::ReloadableServerConfig;
 use axum::body::Body;
@@ -12,13 +18,14 @@ use axum::extract::Request;
 use axum::response::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::{Service, ServiceExt};
@@ -29,6 +36,17 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     pub max_connections: usize,
     pub grace_period: Duration,
+    /// Threads that serve connections; 0 serves them on the caller's runtime.
+    pub workers: usize,
+}
+
+thread_local! {
+    static WORKER: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The index of the worker thread this code runs on, if it runs on one.
+pub fn worker_index() -> Option<usize> {
+    WORKER.get()
 }
 
 /// Who is calling: the peer address, in the request's extensions.
@@ -49,6 +67,18 @@ pub async fn serve<S>(
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let tracker = TaskTracker::new();
+    let abandon = CancellationToken::new();
+    // Returning, drained or not, ends the workers and cancels what they still run.
+    let _abandon_on_return = abandon.clone().drop_guard();
+    let serving = Serving { app, limits, tls, shutdown };
+    let workers: Vec<_> = (0..serving.limits.workers)
+        .map(|index| {
+            let (tracker, abandon) = (tracker.clone(), abandon.clone());
+            Worker { index, serving: serving.clone(), tracker, abandon }.start()
+        })
+        .collect();
+    let shutdown = &serving.shutdown;
+    let mut next = 0;
     loop {
         // Waiting for a slot before accepting leaves excess clients in the backlog.
         let permit = tokio::select! {
@@ -69,27 +99,105 @@ pub async fn serve<S>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let (app, shutdown, limits, tls) = (app.clone(), shutdown.clone(), limits.clone(), tls.clone());
-        tracker.spawn(async move {
-            match tls {
-                None => connection(stream, peer, app, &limits, shutdown).await,
-                Some(tls) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
-                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, peer, app, &limits, shutdown).await,
-                        Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => debug!(%peer, "TLS handshake timed out"),
-                    }
-                }
-            }
-            drop(permit);
-        });
+        if workers.is_empty() {
+            tracker.spawn(serving.clone().handle(stream, peer, permit));
+        } else if let Ok(stream) = stream.into_std() {
+            next = (next + 1) % workers.len();
+            // A worker's receiver lives until this sender is dropped, below.
+            let _ = workers[next].send(Accepted { stream, peer, permit });
+        }
     }
+    drop(workers);
     tracker.close();
-    if tokio::time::timeout(limits.grace_period, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(serving.limits.grace_period, tracker.wait()).await.is_err() {
         warn!(remaining = tracker.len(), "grace period over; abandoning in-flight requests");
     } else {
         info!("HTTP server drained");
+    }
+}
+
+/// What serving a connection takes.
+#[derive(Clone)]
+struct Serving<S> {
+    app: S,
+    limits: ServerLimits,
+    tls: Option<Arc<ReloadableServerConfig>>,
+    shutdown: CancellationToken,
+}
+
+impl<S> Serving<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    /// One accepted connection: the TLS handshake if any, then HTTP until it closes.
+    async fn handle(self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+        let Serving { app, limits, tls, shutdown } = self;
+        match tls {
+            None => connection(stream, peer, app, &limits, shutdown).await,
+            Some(tls) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+                match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => connection(stream, peer, app, &limits, shutdown).await,
+                    Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => debug!(%peer, "TLS handshake timed out"),
+                }
+            }
+        }
+        drop(permit);
+    }
+}
+
+struct Accepted {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+}
+
+struct Worker<S> {
+    index: usize,
+    serving: Serving<S>,
+    tracker: TaskTracker,
+    /// Cancelled when the server gives up on in-flight requests.
+    abandon: CancellationToken,
+}
+
+impl<S> Worker<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    /// Starts the thread; connections sent to the returned channel are served there. The
+    /// thread ends once the channel is closed and its connections are done, or abandoned.
+    fn start(self) -> mpsc::UnboundedSender<Accepted> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let name = format!("http-worker-{}", self.index);
+        if let Err(e) = std::thread::Builder::new().name(name).spawn(move || self.run(receiver)) {
+            // The receiver went with the closure: connections sent to this worker are
+            // closed at once, and the log says why.
+            warn!(error = %e, "cannot start an HTTP worker thread");
+        }
+        sender
+    }
+
+    fn run(self, mut receiver: mpsc::UnboundedReceiver<Accepted>) {
+        WORKER.set(Some(self.index));
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return warn!(error = %e, "cannot start an HTTP worker runtime"),
+        };
+        runtime.block_on(async {
+            while let Some(Accepted { stream, peer, permit }) = receiver.recv().await {
+                match TcpStream::from_std(stream) {
+                    Ok(stream) => _ = self.tracker.spawn(self.serving.clone().handle(stream, peer, permit)),
+                    Err(e) => debug!(%peer, error = %e, "cannot register a connection"),
+                }
+            }
+            tokio::select! {
+                _ = self.tracker.wait() => {}
+                _ = self.abandon.cancelled() => {}
+            }
+        });
     }
 }
 

@@ -310,6 +310,7 @@ async fn idp(pki: &Pki) -> Idp {
         header_timeout: std::time::Duration::from_secs(5),
         max_connections: 16,
         grace_period: std::time::Duration::from_millis(100),
+        workers: 0,
     };
     tokio::spawn(spp_ctl::http_server::serve(listener, app, limits, Some(Arc::new(tls)), stop.clone()));
     Idp { jwks, fetches, stop, url }

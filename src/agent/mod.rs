@@ -100,6 +100,7 @@ pub async fn start(
         header_timeout: config.header_timeout,
         max_connections: config.max_connections,
         grace_period: config.grace_period,
+        workers: 0,
     };
     let scraper = Arc::new(scrape::Scraper {
         registry: registry.clone(),

@@ -102,7 +102,9 @@ impl Verifier {
         {
             return Ok(principal.clone());
         }
-        let (principal, until) = self.verify_signature(token).await?;
+        // Boxed: the cache answers nearly every request, and the signature check (with a
+        // possible JWKS fetch) would otherwise make every request's future large.
+        let (principal, until) = Box::pin(self.verify_signature(token)).await?;
         let mut verified = self.verified.lock();
         if verified.len() >= VERIFIED_CAPACITY {
             verified.clear();

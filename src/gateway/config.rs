@@ -14,6 +14,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     #[serde(default)]
     pub insecure_plaintext: bool,
+    /// Threads serving client connections; 0 serves them on the main runtime.
+    pub workers: Option<usize>,
     #[serde(default)]
     pub agents: Vec<AgentEntry>,
     pub discovery: Option<Discovery>,
@@ -119,6 +121,7 @@ impl Default for Limits {
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub metrics_listen: Option<SocketAddr>,
+    pub workers: usize,
     pub agents: Vec<AgentEntry>,
     pub discovery: Option<DnsDiscovery>,
     pub connect_timeout: Duration,
@@ -212,6 +215,7 @@ impl GatewayConfig {
                 .as_deref()
                 .map(|m| address("metrics.listen", m))
                 .transpose()?,
+            workers: file.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             agents: file.agents,
             discovery,
             connect_timeout: duration("timeouts.connect", &file.timeouts.connect)?,

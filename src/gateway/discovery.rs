@@ -35,7 +35,7 @@ pub async fn discover(gateway: &Gateway, dns: &DnsDiscovery) -> Result<Vec<Entry
         let probe = Host::new(address.to_string(), url.clone(), base.clone());
         let deadline = gateway.config.request_timeout.min(dns.interval);
         let answer = upstream::send(
-            &gateway.client,
+            gateway.clients.here(),
             &probe,
             &Method::GET,
             "/info",

@@ -111,7 +111,7 @@ async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<Vec<Value>, S
     }
     let deadline = gateway.config.fanout_deadline;
     let answer = upstream::send(
-        &gateway.client,
+        gateway.clients.here(),
         host,
         &Method::GET,
         path,

@@ -15,6 +15,7 @@ use tracing::{info, warn};
 pub async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
     loop {
         check_all(&gateway).await;
+        gateway.clients.sweep();
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(gateway.config.health_interval) => {}
@@ -37,7 +38,7 @@ async fn check(gateway: &Gateway, host: &Arc<Host>) {
     let started = Instant::now();
     let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
     let result = upstream::send(
-        &gateway.client,
+        gateway.clients.here(),
         host,
         &Method::GET,
         "/v1/processes",

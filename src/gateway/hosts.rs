@@ -4,7 +4,7 @@
 //! Readers take a snapshot (`Arc` clone) of the table; a reload or a discovery round
 //! builds a new table and swaps it in, keeping the health state of unchanged hosts.
 
-use axum::http::Uri;
+use axum::http::{HeaderValue, Uri};
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -41,6 +41,8 @@ pub struct Host {
     pub url: String,
     /// `scheme://authority` of the agent.
     pub base: Uri,
+    /// The `Host` header of requests to it.
+    pub authority: HeaderValue,
     health: Mutex<Health>,
 }
 
@@ -63,7 +65,10 @@ impl Host {
     pub fn new(name: String, url: String, base: Uri) -> Self {
         let health =
             Health { state: State::Unknown, last_check: None, latency: None, error: None, processes: None };
-        Host { name, url, base, health: Mutex::new(health) }
+        // An authority holds only characters a header value may hold.
+        let authority = base.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+        let authority = authority.unwrap_or_else(|| HeaderValue::from_static(""));
+        Host { name, url, base, authority, health: Mutex::new(health) }
     }
 
     pub fn state(&self) -> State {

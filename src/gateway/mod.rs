@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod guard;
 pub mod health;
 pub mod hosts;
+pub mod pool;
 pub mod proxy;
 pub mod reload;
 pub mod routes;
@@ -33,7 +34,7 @@ use tracing::{info, warn};
 pub struct Gateway {
     pub config: GatewayConfig,
     pub hosts: Hosts,
-    pub client: upstream::AgentClient,
+    pub clients: upstream::Clients,
     pub metrics: GatewayMetrics,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
     pub draining: CancellationToken,
@@ -75,7 +76,7 @@ pub async fn start(
         if config.auth.is_none() { None } else { Some(Verifier::new(&config.auth).await.map_err(invalid)?) };
     let upstream_tls = crate::tls::client_config(&config.upstream_tls).map_err(invalid)?;
     let gateway = Arc::new(Gateway {
-        client: upstream::client(config.connect_timeout, upstream_tls),
+        clients: upstream::Clients::new(config.workers, config.connect_timeout, upstream_tls),
         hosts: Hosts::default(),
         metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
         draining: shutdown.clone(),
@@ -94,6 +95,7 @@ pub async fn start(
         header_timeout: gateway.config.header_timeout,
         max_connections: gateway.config.max_connections,
         grace_period: gateway.config.grace,
+        workers: gateway.config.workers,
     };
     let mut tasks = JoinSet::new();
     tasks.spawn(crate::shutdown::drain_then_stop(shutdown.clone(), gateway.config.drain, stop.clone()));
@@ -107,13 +109,13 @@ pub async fn start(
     if gateway.verifier.is_none() {
         tasks.spawn(warn_open_every_minute(stop.clone()));
     }
-    let app = routes::router(gateway.clone(), metrics_listener.is_none());
+    let app = routes::app(gateway.clone(), metrics_listener.is_none());
     tasks.spawn(http_server::serve(listener, app, limits.clone(), gateway.tls.clone(), stop.clone()));
     if let Some(metrics_listener) = metrics_listener {
         tasks.spawn(http_server::serve(
             metrics_listener,
             routes::metrics_only(gateway.clone()),
-            limits,
+            ServerLimits { workers: 0, ..limits },
             None,
             stop,
         ));

@@ -1,18 +1,28 @@
 //! `ANY /v1/hosts/{host}/{rest...}` → the agent's `/v1/{rest...}`: method, query, body
 //! and content type go through; the agent's status, content type and body come back
 //! unchanged. A host that is down fails at once with its last error.
+//!
+//! This route carries nearly all the traffic, so it is served ahead of the router
+//! (`routes::app`): matching, extractors and boxed layers cost more than the rest of the
+//! gateway's own work per request. `{rest}` goes to the agent as it came, undecoded.
 
 use crate::gateway::error::GatewayError;
 use crate::gateway::hosts::{Host, State as HostState, is_host_name};
-use crate::gateway::{Gateway, upstream};
+use crate::gateway::{Gateway, guard, upstream};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
-use axum::http::header;
+use axum::extract::Request;
+use axum::http::{Method, header, request};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::info;
+
+/// `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`, both non-empty.
+pub fn split_path(path: &str) -> Option<(&str, &str)> {
+    let (host, rest) = path.strip_prefix("/v1/hosts/")?.split_once('/')?;
+    (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
+}
 
 /// Resolves a host name from a path to a usable host.
 pub fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError> {
@@ -26,26 +36,30 @@ pub fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayEr
     Ok(host)
 }
 
-pub async fn proxy(
-    State(gateway): State<Arc<Gateway>>,
-    Path((name, rest)): Path<(String, String)>,
-    request: Request,
-) -> Response {
+/// Serves a request whose path `split_path` accepts.
+pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let sub = request.extensions().get::<crate::auth::Principal>().map(|p| p.sub.clone()).unwrap_or_default();
-    let client =
-        request.extensions().get::<crate::http_server::Peer>().map(|p| p.0.to_string()).unwrap_or_default();
-    let response = match forward(&gateway, &name, &rest, request).await {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let Some((name, rest)) = split_path(path) else {
+        return GatewayError::NoRoute(path.to_owned()).into_response();
+    };
+    let principal = match guard::check(&gateway, &parts.headers, &parts.method, path).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal,
+    };
+    let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+    let response = match forward(&gateway, &name, rest, &parts, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    let label = if gateway.hosts.get(&name).is_some() { name.as_str() } else { "unknown" };
-    gateway.metrics.observe_request(label, &method, response.status(), started.elapsed());
-    if !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD) {
-        info!(target: "audit", sub = %sub, host = %name, method = %method, path = %path, status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_millis() as u64, client = %client, "mutating request");
+    let label = if gateway.hosts.get(&name).is_some() { &*name } else { "unknown" };
+    gateway.metrics.observe_request(label, &parts.method, response.status(), started.elapsed());
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        let client = parts.extensions.get::<crate::http_server::Peer>().map(|p| p.0.to_string());
+        info!(target: "audit", sub = %principal.sub, host = %name, method = %parts.method, path,
+            status = response.status().as_u16(), duration_ms = started.elapsed().as_millis() as u64,
+            client = client.unwrap_or_default(), "mutating request");
     }
     response
 }
@@ -54,20 +68,20 @@ async fn forward(
     gateway: &Gateway,
     name: &str,
     rest: &str,
-    request: Request,
+    parts: &request::Parts,
+    body: Body,
 ) -> Result<Response, GatewayError> {
     let host = usable_host(gateway, name)?;
-    let (parts, body) = request.into_parts();
     let body = read_body(body, gateway.config.body_limit).await?;
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     // The agent's metrics live at /metrics, not under /v1: let Prometheus scrape agents
     // it cannot reach directly through the gateway.
     let target = if rest == "metrics" { format!("/metrics{query}") } else { format!("/v1/{rest}{query}") };
     let deadline = gateway.config.request_timeout;
-    let answer =
-        upstream::send(&gateway.client, &host, &parts.method, &target, &parts.headers, body, deadline)
-            .await
-            .map_err(|source| GatewayError::Upstream { host: name.to_owned(), source })?;
+    let pool = gateway.clients.here();
+    let answer = upstream::send(pool, &host, &parts.method, &target, &parts.headers, body, deadline)
+        .await
+        .map_err(|source| GatewayError::Upstream { host: name.to_owned(), source })?;
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = answer.status;
     for name in [header::CONTENT_TYPE, header::ALLOW] {
@@ -83,5 +97,41 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(GatewayError::PayloadTooLarge),
         Err(_) => Ok(Bytes::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_path;
+
+    #[test]
+    fn proxied_paths() {
+        assert_eq!(split_path("/v1/hosts/h1/nfvs/1"), Some(("h1", "nfvs/1")));
+        assert_eq!(split_path("/v1/hosts/h1/processes"), Some(("h1", "processes")));
+        for other in ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts/h1/", "/v1/hosts//processes", "/v1/cluster/processes"] {
+            assert_eq!(split_path(other), None, "{other}");
+        }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[tokio::test]
+    async fn sizes() {
+        let config = crate::gateway::GatewayConfig::parse("insecure_plaintext = true\nworkers = 0\n[auth]\nmode = \"none\"\n").unwrap();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = crate::gateway::start(config, l, None, None, Default::default()).await.unwrap();
+        let g = running.gateway.clone();
+        let req = axum::extract::Request::new(axum::body::Body::empty());
+        let f = super::serve(g.clone(), req);
+        eprintln!("serve {}", std::mem::size_of_val(&f));
+        let h = axum::http::HeaderMap::new();
+        let f2 = crate::gateway::guard::check(&g, &h, &axum::http::Method::GET, "/");
+        eprintln!("check {}", std::mem::size_of_val(&f2));
+        if let Some(v) = &g.verifier { let f = v.verify(None); eprintln!("verify {}", std::mem::size_of_val(&f)); }
+        let host = crate::gateway::hosts::Host::new("a".into(), "http://x:1".into(), "http://x:1".parse().unwrap());
+        let f3 = crate::gateway::upstream::send(g.clients.here(), &host, &axum::http::Method::GET, "/", &h, Default::default(), std::time::Duration::from_secs(1));
+        eprintln!("send {}", std::mem::size_of_val(&f3));
+        let f4 = g.clients.here().checkout(&host);
+        eprintln!("checkout {}", std::mem::size_of_val(&f4));
     }
 }

@@ -10,15 +10,35 @@ use axum::Router;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use serde_json::Value;
+use std::convert::Infallible;
+use tower::{Service, ServiceExt};
 use std::sync::Arc;
 
-pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
+/// The gateway's service: proxied requests go straight to `proxy::serve`, the rest to
+/// the router.
+pub fn app(
+    gateway: Arc<Gateway>,
+    with_metrics: bool,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {
+    let router = router(gateway.clone(), with_metrics);
+    tower::service_fn(move |request: Request| {
+        let (gateway, router) = (gateway.clone(), router.clone());
+        async move {
+            if proxy::split_path(request.uri().path()).is_some() {
+                Ok(proxy::serve(gateway, request).await)
+            } else {
+                router.oneshot(request).await
+            }
+        }
+    })
+}
+
+fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
     let api = Router::new()
         .route("/v1/hosts", get(hosts_list))
         .route("/v1/hosts/{host}", get(host_get))
-        .route("/v1/hosts/{host}/{*rest}", any(proxy::proxy))
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));

@@ -4,33 +4,35 @@
 
 use crate::gateway::hosts::Host;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use crate::gateway::pool::{Conn, ConnectError, Pool, drive};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type AgentClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// One pool per HTTP worker thread and one for the rest (health probes, discovery): a
+/// connection is registered with the runtime that opened it, so a pool shared across
+/// workers would wake another thread on every reply.
+pub struct Clients {
+    shared: Pool,
+    per_worker: Vec<Pool>,
+}
 
-/// A pooled client for http and https agents; `tls` holds the CA (and client
-/// certificate, for mTLS) used with https agents.
-pub fn client(connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> AgentClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    connector.enforce_http(false);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
-        .build(https)
+impl Clients {
+    pub fn new(workers: usize, connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> Self {
+        let make = || Pool::new(connect_timeout, tls.clone());
+        Clients { shared: make(), per_worker: (0..workers).map(|_| make()).collect() }
+    }
+
+    /// The pool of the worker thread this runs on, or the shared one.
+    pub fn here(&self) -> &Pool {
+        crate::http_server::worker_index().and_then(|i| self.per_worker.get(i)).unwrap_or(&self.shared)
+    }
+
+    /// Closes the connections that stayed idle too long, in every pool.
+    pub fn sweep(&self) {
+        self.per_worker.iter().chain([&self.shared]).for_each(Pool::sweep);
+    }
 }
 
 /// The `scheme://authority` of an agent URL (`http://10.0.0.11:7777`).
@@ -71,7 +73,7 @@ pub struct Answer {
 
 /// Sends one request to `host` and reads the whole answer within `deadline`.
 pub async fn send(
-    client: &AgentClient,
+    pool: &Pool,
     host: &Host,
     method: &Method,
     path_and_query: &str,
@@ -79,15 +81,40 @@ pub async fn send(
     body: Bytes,
     deadline: Duration,
 ) -> Result<Answer, UpstreamError> {
-    let idempotent = matches!(*method, Method::GET | Method::HEAD);
-    let mut tries = if idempotent { 2 } else { 1 };
+    let attempts = attempts(pool, host, method, path_and_query, headers, body);
+    tokio::time::timeout(deadline, attempts).await.unwrap_or(Err(UpstreamError::Timeout(deadline.as_millis())))
+}
+
+/// Sending again is safe when the request never reached the agent: a GET/HEAD whose
+/// connection could not be made, or any request that a pooled connection closed
+/// under refused before writing it.
+async fn attempts(
+    pool: &Pool,
+    host: &Host,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Answer, UpstreamError> {
+    let mut connect_retries = usize::from(matches!(*method, Method::GET | Method::HEAD));
+    let mut unsent_retries = 2;
     loop {
-        tries -= 1;
+        let mut conn = match pool.checkout(host).await {
+            Ok(conn) => conn,
+            Err(_) if connect_retries > 0 => {
+                connect_retries -= 1;
+                continue;
+            }
+            Err(ConnectError(e)) => return Err(UpstreamError::Connect(root_cause(e.as_ref()))),
+        };
         let request = build(host, method, path_and_query, headers, body.clone())?;
-        match tokio::time::timeout(deadline, exchange(client, request)).await {
-            Err(_) => return Err(UpstreamError::Timeout(deadline.as_millis())),
-            Ok(Err(UpstreamError::Connect(_))) if tries > 0 => continue,
-            Ok(result) => return result,
+        match exchange(&mut conn, request).await {
+            Ok(answer) => {
+                pool.put(host, conn);
+                return Ok(answer);
+            }
+            Err(Failure::Unsent(_)) if unsent_retries > 0 => unsent_retries -= 1,
+            Err(Failure::Unsent(e) | Failure::Broken(e)) => return Err(UpstreamError::Broken(e)),
         }
     }
 }
@@ -99,29 +126,39 @@ fn build(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Request<Full<Bytes>>, UpstreamError> {
-    let uri = format!("{}{}", host.base.to_string().trim_end_matches('/'), path_and_query);
-    let mut request = Request::builder().method(method.clone()).uri(uri);
+    let mut request = Request::builder().method(method.clone()).uri(path_and_query);
+    let request_headers = request.headers_mut().ok_or_else(|| UpstreamError::Broken(bad_target(path_and_query)))?;
+    request_headers.insert(header::HOST, host.authority.clone());
     for name in [header::CONTENT_TYPE, header::ACCEPT] {
         if let Some(value) = headers.get(&name) {
-            request = request.header(name, value);
+            request_headers.insert(name, value.clone());
         }
     }
     request.body(Full::new(body)).map_err(|e| UpstreamError::Broken(e.to_string()))
 }
 
-async fn exchange(client: &AgentClient, request: Request<Full<Bytes>>) -> Result<Answer, UpstreamError> {
-    let response: Response<_> = client.request(request).await.map_err(|e| {
-        if e.is_connect() {
-            UpstreamError::Connect(root_cause(&e))
-        } else {
-            UpstreamError::Broken(root_cause(&e))
-        }
-    })?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(|e| UpstreamError::Broken(e.to_string()))?.to_bytes();
-    Ok(Answer { status: parts.status, headers: parts.headers, body })
+fn bad_target(path_and_query: &str) -> String {
+    format!("invalid request target {path_and_query:?}")
 }
 
+enum Failure {
+    /// The connection refused the request before writing it.
+    Unsent(String),
+    Broken(String),
+}
+
+async fn exchange(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Answer, Failure> {
+    let work = async {
+        let response = conn.sender.try_send_request(request).await.map_err(|mut e| {
+            let cause = root_cause(e.error());
+            if e.take_message().is_some() { Failure::Unsent(cause) } else { Failure::Broken(cause) }
+        })?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| Failure::Broken(root_cause(&e)))?.to_bytes();
+        Ok(Answer { status: parts.status, headers: parts.headers, body })
+    };
+    drive(&mut conn.driver, work).await
+}
 /// The innermost cause: "connection refused" rather than "client error (Connect)".
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
