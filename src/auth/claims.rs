@@ -4,6 +4,7 @@
 use crate::auth::error::AuthError;
 use axum::http::Method;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The claims we read; signature and time checks are done before this is built.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,30 +29,31 @@ pub enum HostsClaim {
     Text(String),
 }
 
-/// The caller, as the token describes it.
+/// The caller, as the token describes it. Shared parts: a cached principal is cloned
+/// into every request its token makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub sub: String,
-    pub scopes: Vec<String>,
+    pub sub: Arc<str>,
+    pub scopes: Arc<[String]>,
     /// `None`: every host.
-    pub hosts: Option<Vec<String>>,
+    pub hosts: Option<Arc<[String]>>,
 }
 
 impl Principal {
     /// The caller of an open (auth mode `none`) listener.
     pub fn anonymous() -> Self {
-        Principal { sub: "anonymous".to_owned(), scopes: vec!["spp:admin".to_owned()], hosts: None }
+        Principal { sub: "anonymous".into(), scopes: ["spp:admin".to_owned()].into(), hosts: None }
     }
 
     pub fn from_claims(claims: RawClaims) -> Self {
         let scopes = claims.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
         let hosts = claims.hosts.map(|h| match h {
-            HostsClaim::List(list) => list,
+            HostsClaim::List(list) => list.into(),
             HostsClaim::Text(text) => {
                 text.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
             }
         });
-        Principal { sub: claims.sub.unwrap_or_default(), scopes, hosts }
+        Principal { sub: claims.sub.unwrap_or_default().into(), scopes, hosts }
     }
 
     fn has(&self, scope: &str) -> bool {
@@ -129,6 +131,9 @@ mod tests {
         }
         assert!(principal("spp:read", None).allows_host("anything"));
         let text: RawClaims = serde_json::from_str(r#"{"hosts": "a-*, b"}"#).unwrap();
-        assert_eq!(Principal::from_claims(text).hosts, Some(vec!["a-*".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            Principal::from_claims(text).hosts.as_deref(),
+            Some(&["a-*".to_owned(), "b".to_owned()][..])
+        );
     }
 }

@@ -215,7 +215,9 @@ impl GatewayConfig {
                 .as_deref()
                 .map(|m| address("metrics.listen", m))
                 .transpose()?,
-            workers: file.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            workers: file
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             agents: file.agents,
             discovery,
             connect_timeout: duration("timeouts.connect", &file.timeouts.connect)?,

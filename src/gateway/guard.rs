@@ -13,7 +13,12 @@ use std::sync::Arc;
 use tracing::warn;
 
 /// The caller of a request with these parts, or the refusal to answer with.
-pub async fn check(gateway: &Gateway, headers: &HeaderMap, method: &Method, path: &str) -> Result<Principal, Response> {
+pub async fn check(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+) -> Result<Principal, Response> {
     let Some(verifier) = &gateway.verifier else { return Ok(Principal::anonymous()) };
     admit(verifier, headers, method, path).await.map_err(|error| {
         gateway.metrics.auth_failures.with_label_values(&[error.reason()]).inc();

@@ -45,6 +45,7 @@ pub struct Conn {
 /// of the pool and through the request's future showed up as memcpy in the profile.
 pub struct Pool {
     connector: HttpsConnector<HttpConnector>,
+    #[expect(clippy::vec_box, reason = "taking a connection out moves a pointer, not the connection")]
     idle: Mutex<HashMap<String, Vec<Box<Conn>>>>,
 }
 
@@ -69,8 +70,7 @@ impl Pool {
     /// An idle connection to `host` that is still open and ready, or a new one.
     pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, ConnectError> {
         while let Some(mut conn) = self.take(&host.url) {
-            // Lets the connection finish the previous exchange; a closed one fails here.
-            if drive(&mut conn.driver, poll_fn(|cx| conn.sender.poll_ready(cx))).await.is_ok() {
+            if conn.ready().await {
                 return Ok(conn);
             }
         }
@@ -124,6 +124,26 @@ impl Pool {
     }
 }
 
+impl Conn {
+    /// Whether the connection can take a request. Polling the connection first lets it
+    /// finish the previous exchange and notice an agent that closed it while it was idle,
+    /// so a request is not written to a dead connection.
+    async fn ready(&mut self) -> bool {
+        poll_fn(|cx| {
+            if let Some(driver) = &mut self.driver
+                && Pin::new(driver).poll(cx).is_ready()
+            {
+                self.driver = None;
+            }
+            if self.driver.is_none() {
+                return Poll::Ready(false);
+            }
+            self.sender.poll_ready(cx).map(|ready| ready.is_ok())
+        })
+        .await
+    }
+}
+
 /// Runs `work` (a request on the connection, or waiting for it to be ready) while driving
 /// the connection's I/O in the same task. When the connection ends first, it is dropped:
 /// hyper then fails whatever `work` waits for, and the connection is not reused.
@@ -133,13 +153,13 @@ pub async fn drive<F: Future>(driver: &mut Option<Driver>, work: F) -> F::Output
         if let Poll::Ready(output) = work.as_mut().poll(cx) {
             return Poll::Ready(output);
         }
-        if let Some(connection) = driver {
-            if Pin::new(connection).poll(cx).is_ready() {
-                *driver = None;
-                return work.as_mut().poll(cx);
-            }
+        let Some(connection) = driver else { return Poll::Pending };
+        if Pin::new(connection).poll(cx).is_ready() {
+            *driver = None;
         }
-        Poll::Pending
+        // What the connection just did (sent the request, read the reply) may have
+        // completed `work`: look now, not after a round through the scheduler.
+        work.as_mut().poll(cx)
     })
     .await
 }

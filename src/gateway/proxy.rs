@@ -73,10 +73,7 @@ async fn forward(
 ) -> Result<Response, GatewayError> {
     let host = usable_host(gateway, name)?;
     let body = read_body(body, gateway.config.body_limit).await?;
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    // The agent's metrics live at /metrics, not under /v1: let Prometheus scrape agents
-    // it cannot reach directly through the gateway.
-    let target = if rest == "metrics" { format!("/metrics{query}") } else { format!("/v1/{rest}{query}") };
+    let target = target(rest, parts.uri.query());
     let deadline = gateway.config.request_timeout;
     let pool = gateway.clients.here();
     let answer = upstream::send(pool, &host, &parts.method, &target, &parts.headers, body, deadline)
@@ -92,6 +89,23 @@ async fn forward(
     Ok(response)
 }
 
+/// The agent's path for `{rest}`. Its metrics live at /metrics, not under /v1: this lets
+/// Prometheus scrape agents it cannot reach directly through the gateway.
+fn target(rest: &str, query: Option<&str>) -> String {
+    let mut target = String::with_capacity(rest.len() + query.map_or(0, |q| q.len() + 1) + 4);
+    if rest == "metrics" {
+        target.push_str("/metrics");
+    } else {
+        target.push_str("/v1/");
+        target.push_str(rest);
+    }
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(query);
+    }
+    target
+}
+
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -102,36 +116,23 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_path;
+    use super::{split_path, target};
 
     #[test]
     fn proxied_paths() {
         assert_eq!(split_path("/v1/hosts/h1/nfvs/1"), Some(("h1", "nfvs/1")));
         assert_eq!(split_path("/v1/hosts/h1/processes"), Some(("h1", "processes")));
-        for other in ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts/h1/", "/v1/hosts//processes", "/v1/cluster/processes"] {
+        for other in
+            ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts/h1/", "/v1/hosts//processes", "/v1/cluster/processes"]
+        {
             assert_eq!(split_path(other), None, "{other}");
         }
     }
-}
-#[cfg(test)]
-mod size_probe {
-    #[tokio::test]
-    async fn sizes() {
-        let config = crate::gateway::GatewayConfig::parse("insecure_plaintext = true\nworkers = 0\n[auth]\nmode = \"none\"\n").unwrap();
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = crate::gateway::start(config, l, None, None, Default::default()).await.unwrap();
-        let g = running.gateway.clone();
-        let req = axum::extract::Request::new(axum::body::Body::empty());
-        let f = super::serve(g.clone(), req);
-        eprintln!("serve {}", std::mem::size_of_val(&f));
-        let h = axum::http::HeaderMap::new();
-        let f2 = crate::gateway::guard::check(&g, &h, &axum::http::Method::GET, "/");
-        eprintln!("check {}", std::mem::size_of_val(&f2));
-        if let Some(v) = &g.verifier { let f = v.verify(None); eprintln!("verify {}", std::mem::size_of_val(&f)); }
-        let host = crate::gateway::hosts::Host::new("a".into(), "http://x:1".into(), "http://x:1".parse().unwrap());
-        let f3 = crate::gateway::upstream::send(g.clients.here(), &host, &axum::http::Method::GET, "/", &h, Default::default(), std::time::Duration::from_secs(1));
-        eprintln!("send {}", std::mem::size_of_val(&f3));
-        let f4 = g.clients.here().checkout(&host);
-        eprintln!("checkout {}", std::mem::size_of_val(&f4));
+
+    #[test]
+    fn agent_paths() {
+        assert_eq!(target("nfvs/1", None), "/v1/nfvs/1");
+        assert_eq!(target("nfvs/1", Some("a=b")), "/v1/nfvs/1?a=b");
+        assert_eq!(target("metrics", Some("x")), "/metrics?x");
     }
 }

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 use std::convert::Infallible;
-use tower::{Service, ServiceExt};
 use std::sync::Arc;
+use tower::{Service, ServiceExt};
 
 /// The gateway's service: proxied requests go straight to `proxy::serve`, the rest to
 /// the router.

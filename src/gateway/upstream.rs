@@ -3,10 +3,10 @@
 //! failure). A PUT/POST/DELETE runs an SPP command and must never run twice.
 
 use crate::gateway::hosts::Host;
+use crate::gateway::pool::{Conn, ConnectError, Pool, drive};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
-use crate::gateway::pool::{Conn, ConnectError, Pool, drive};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +82,9 @@ pub async fn send(
     deadline: Duration,
 ) -> Result<Answer, UpstreamError> {
     let attempts = attempts(pool, host, method, path_and_query, headers, body);
-    tokio::time::timeout(deadline, attempts).await.unwrap_or(Err(UpstreamError::Timeout(deadline.as_millis())))
+    tokio::time::timeout(deadline, attempts)
+        .await
+        .unwrap_or(Err(UpstreamError::Timeout(deadline.as_millis())))
 }
 
 /// Sending again is safe when the request never reached the agent: a GET/HEAD whose
@@ -126,19 +128,19 @@ fn build(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Request<Full<Bytes>>, UpstreamError> {
-    let mut request = Request::builder().method(method.clone()).uri(path_and_query);
-    let request_headers = request.headers_mut().ok_or_else(|| UpstreamError::Broken(bad_target(path_and_query)))?;
+    let uri = Uri::try_from(path_and_query)
+        .map_err(|e| UpstreamError::Broken(format!("invalid request target {path_and_query:?}: {e}")))?;
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = uri;
+    let request_headers = request.headers_mut();
     request_headers.insert(header::HOST, host.authority.clone());
     for name in [header::CONTENT_TYPE, header::ACCEPT] {
         if let Some(value) = headers.get(&name) {
             request_headers.insert(name, value.clone());
         }
     }
-    request.body(Full::new(body)).map_err(|e| UpstreamError::Broken(e.to_string()))
-}
-
-fn bad_target(path_and_query: &str) -> String {
-    format!("invalid request target {path_and_query:?}")
+    Ok(request)
 }
 
 enum Failure {
