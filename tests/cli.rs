@@ -7,14 +7,20 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_spp-ctl");
 
-/// A running spp-ctl whose stderr is read until it reports its API address.
+/// A running spp-ctl whose stderr is read until it reports its listening address (`api=`
+/// for the agent, `addr=` for the gateway); later stderr lines are kept in `log`.
 struct Running {
     child: Child,
     api: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Running {
     fn start(args: &[&str]) -> Self {
+        Self::start_reporting(args, "api=")
+    }
+
+    fn start_reporting(args: &[&str], address_key: &str) -> Self {
         let mut child = Command::new(BIN)
             .args(args)
             .env_remove("RUST_LOG")
@@ -26,13 +32,15 @@ impl Running {
         let mut lines = BufReader::new(stderr).lines();
         let api = loop {
             let line = lines.next().expect("spp-ctl exited before listening").expect("stderr readable");
-            if let Some(rest) = line.split("api=").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_owned();
+            if let Some(rest) = line.split(address_key).nth(1) {
+                break rest.split([' ', '"']).next().expect("address").to_owned();
             }
         };
         // Keep draining stderr so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Running { child, api }
+        let log = std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default();
+        let kept = log.clone();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+        Running { child, api, log }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -57,11 +65,21 @@ impl Running {
 mod raw_http {
     /// A tiny blocking GET over a raw socket, to keep this file free of a runtime.
     pub fn get(url: &str) -> (u16, String) {
+        request("GET", url, "")
+    }
+
+    pub fn request(method: &str, url: &str, body: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let rest = url.strip_prefix("http://").expect("http URL");
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).expect("path");
         let mut stream = std::net::TcpStream::connect(host).expect("connect");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("write");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("read");
         let status = response[9..12].parse().expect("status code");
@@ -164,5 +182,63 @@ fn sigterm_turns_readyz_503_during_the_drain_period() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(agent.get("/v1/processes").0, 200, "still serving while draining");
+    assert_eq!(agent.terminate().code(), Some(0));
+}
+
+#[test]
+fn the_gateway_writes_an_audit_event_for_each_mutating_request() {
+    let agent = Running::start(&["agent", "-b", "127.0.0.1", "-p", "0", "-s", "0", "-a", "0", "--simulate"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ninsecure_plaintext = true\n[limits]\ndrain = \"0s\"\n[auth]\nmode = \"none\"\n\
+             [[agents]]\nhost = \"h1\"\nurl = \"http://{}\"\n",
+            agent.api
+        ),
+    )
+    .unwrap();
+    let gateway = Running::start_reporting(
+        &["gateway", "--config", config.to_str().unwrap(), "--log-format", "json"],
+        "\"addr\":\"",
+    );
+    let gateway_url = |path: &str| format!("http://{}{path}", gateway.api);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while raw_http::get(&gateway_url("/v1/hosts/h1/nfvs/1")).0 != 200 {
+        assert!(Instant::now() < deadline, "the simulated nfv never answered through the gateway");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, _) =
+        raw_http::request("PUT", &gateway_url("/v1/hosts/h1/nfvs/1/forward"), r#"{"action": "start"}"#);
+    assert_eq!(status, 204);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let audit = loop {
+        let log = gateway.log.lock().unwrap().clone();
+        let events: Vec<serde_json::Value> = log
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["target"] == "audit")
+            .collect();
+        if !events.is_empty() {
+            break events;
+        }
+        assert!(Instant::now() < deadline, "no audit event in {log:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(audit.len(), 1, "one event for the PUT, none for the GETs: {audit:?}");
+    let fields = &audit[0]["fields"];
+    assert_eq!(
+        (&fields["sub"], &fields["host"], &fields["method"], &fields["path"], &fields["status"]),
+        (
+            &serde_json::json!("anonymous"),
+            &serde_json::json!("h1"),
+            &serde_json::json!("PUT"),
+            &serde_json::json!("/v1/hosts/h1/nfvs/1/forward"),
+            &serde_json::json!(204)
+        )
+    );
+    assert!(fields["client"].as_str().unwrap().starts_with("127.0.0.1:"), "{fields}");
+    assert_eq!(gateway.terminate().code(), Some(0));
     assert_eq!(agent.terminate().code(), Some(0));
 }

@@ -4,7 +4,8 @@
 mod common;
 
 use common::gateway::{
-    TestGateway, agents_toml, hanging_up_upstream, silent_upstream, slow_upstream, test_toml,
+    TestGateway, agents_toml, hanging_up_upstream, recording_upstream, silent_upstream, slow_upstream,
+    test_toml,
 };
 use common::{TestAgent, eventually, test_config};
 use reqwest::Method;
@@ -180,6 +181,48 @@ async fn a_put_is_never_retried_when_the_agent_hangs_up() {
     assert!(seen.body.starts_with("host flaky: "), "{}", seen.body);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mutating.load(Ordering::SeqCst), 1, "the PUT reached the agent exactly once");
+}
+
+#[tokio::test]
+async fn agent_connections_are_kept_alive_and_reused() {
+    let (agent, recorded) = recording_upstream(false).await;
+    let gateway = TestGateway::start(&test_toml(&agents_toml(&[("h1", agent)]))).await;
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let seen = send(&http, Method::GET, &gateway.url("/v1/hosts/h1/nfvs/1"), None).await;
+        assert_eq!((seen.status, seen.body.as_str()), (200, "[]"));
+    }
+    let seen = recorded.lock().clone();
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(
+        seen.iter().all(|(connection, line)| *connection == seen[0].0 && line == "get /v1/nfvs/1 http/1.1")
+    );
+}
+
+#[tokio::test]
+async fn a_connection_the_agent_closed_while_idle_is_not_used() {
+    let (agent, recorded) = recording_upstream(true).await;
+    let gateway = TestGateway::start(&test_toml(&agents_toml(&[("h1", agent)]))).await;
+    let http = reqwest::Client::new();
+    for (method, body) in [(Method::GET, None), (Method::PUT, Some("{}")), (Method::GET, None)] {
+        let seen = send(&http, method, &gateway.url("/v1/hosts/h1/nfvs/1/forward"), body).await;
+        assert_eq!((seen.status, seen.body.as_str()), (200, "[]"));
+        // The agent closes the connection meanwhile.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = recorded.lock().clone();
+    let lines: Vec<&str> = seen.iter().map(|(_, line)| line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "get /v1/nfvs/1/forward http/1.1",
+            "put /v1/nfvs/1/forward http/1.1",
+            "get /v1/nfvs/1/forward http/1.1"
+        ],
+        "each request reached the agent once"
+    );
+    let connections: std::collections::BTreeSet<usize> = seen.iter().map(|(c, _)| *c).collect();
+    assert_eq!(connections.len(), 3, "a new connection each time: {seen:?}");
 }
 
 #[tokio::test]

@@ -324,3 +324,43 @@ fn map_error(error: jsonwebtoken::errors::Error) -> AuthError {
         _ => AuthError::Malformed("cannot be decoded".to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{TokenArgs, mint};
+    use axum::http::HeaderValue;
+
+    #[tokio::test]
+    async fn a_cached_token_is_matched_whole_not_by_its_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("hs256.secret");
+        std::fs::write(&key, "a secret of thirty-two bytes....").unwrap();
+        let config: AuthConfig =
+            toml::from_str(&format!("[[keys]]\nalg = \"HS256\"\nsecret_file = {:?}\n", key)).unwrap();
+        let verifier = Verifier::new(&config).await.unwrap();
+        let args = |sub: &str, scope: &str| TokenArgs {
+            key: key.clone(),
+            alg: "HS256".into(),
+            sub: sub.into(),
+            scope: scope.into(),
+            hosts: None,
+            ttl: "1h".into(),
+            kid: None,
+            iss: None,
+            aud: None,
+        };
+        let bearer = |token: &str| HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        let alice = mint(&args("alice", "spp:read")).unwrap();
+        assert_eq!(&*verifier.verify(Some(&bearer(&alice))).await.unwrap().sub, "alice");
+        // Another token with alice's signature, hence her cache key: refused, not taken
+        // for alice's from the cache.
+        let mallory = mint(&args("mallory", "spp:admin")).unwrap();
+        let (claims, _) = mallory.rsplit_once('.').unwrap();
+        let (_, signature) = alice.rsplit_once('.').unwrap();
+        let forged = format!("{claims}.{signature}");
+        assert_eq!(tail(&forged), tail(&alice));
+        assert!(verifier.verify(Some(&bearer(&forged))).await.is_err());
+        assert_eq!(&*verifier.verify(Some(&bearer(&alice))).await.unwrap().sub, "alice");
+    }
+}

@@ -143,3 +143,71 @@ pub async fn gateway_metrics_text(agent: SocketAddr) -> String {
     .await;
     http.get(gateway.url("/metrics")).send().await.expect("metrics").text().await.expect("metrics text")
 }
+
+/// What a `recording_upstream` was asked: `(connection number, request line)`, health
+/// checks left out.
+pub type Recorded = Arc<parking_lot::Mutex<Vec<(usize, String)>>>;
+
+/// A fake agent that answers every request `200 []` on keep-alive connections and
+/// records each request with the number of the connection it came on. With
+/// `close_when_idle`, it closes a connection shortly after each answer, as an agent that
+/// drops idle connections does.
+pub async fn recording_upstream(close_when_idle: bool) -> (SocketAddr, Recorded) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let recorded = Recorded::default();
+    let log = recorded.clone();
+    tokio::spawn(async move {
+        let mut connections = 0;
+        while let Ok((stream, _)) = listener.accept().await {
+            connections += 1;
+            tokio::spawn(answer_all(stream, connections, log.clone(), close_when_idle));
+        }
+    });
+    (addr, recorded)
+}
+
+async fn answer_all(
+    mut stream: tokio::net::TcpStream,
+    connection: usize,
+    log: Recorded,
+    close_when_idle: bool,
+) {
+    let mut buf = Vec::new();
+    loop {
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4) else {
+            let mut chunk = [0; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let body_length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse::<usize>().expect("content length"));
+        if buf.len() < end + body_length {
+            let mut chunk = [0; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        }
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        buf.drain(..end + body_length);
+        if line != "get /v1/processes http/1.1" {
+            log.lock().push((connection, line));
+        }
+        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]";
+        if stream.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+        if close_when_idle {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            return;
+        }
+    }
+}
