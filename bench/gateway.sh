@@ -8,8 +8,11 @@
 # /v1/cluster/processes over 200 agents against a single call, and the gateway's RSS with
 # 1,000 configured hosts.
 #
-# Usage: [GW_THREADS=N] bench/gateway.sh [SECONDS]   (installs wrk and nginx with apt if missing)
-# GW_THREADS sets the gateway's tokio worker threads (default 2).
+# Usage: [GW_WORKERS=N] [ROUNDS=R] bench/gateway.sh [SECONDS]
+# (installs wrk and nginx with apt if missing). GW_WORKERS sets the gateway's `workers`
+# (default: one per CPU). nginx and the gateway are measured alternately ROUNDS times
+# (default 3) per case, and the median ratio is printed: single runs on a shared
+# 2-core machine vary by ±10 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -63,7 +66,7 @@ TOML
 gateway_toml gw $gw "$(printf '[[agents]]\nhost = "h1"\nurl = "http://127.0.0.1:%s"\n' $api)"
 gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
 gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
-TOKIO_WORKER_THREADS=${GW_THREADS:-2} "$bin" gateway --config "$work/gw.toml" --log-level error & gw_pid=$!; pids+=($gw_pid)
+"$bin" gateway --config "$work/gw.toml" ${GW_WORKERS:+--set workers=$GW_WORKERS} --log-level error & gw_pid=$!; pids+=($gw_pid)
 "$bin" gateway --config "$work/fan.toml" --log-level error & pids+=($!)
 "$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
 
@@ -97,14 +100,22 @@ run() { # url conns [auth] -> "rps p50 p99"
     awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}'
 }
 printf '%-22s %5s %-8s %10s %9s %9s\n' route conns via requests/s p50 p99
+row() { printf '%-22s %5s %-8s %10s %9s %9s\n' "$@"; }
 for path in processes nfvs/1; do
   for c in 16 64; do
     read -r d d50 d99 <<<"$(run "http://127.0.0.1:$api/v1/$path" $c)"
-    read -r n n50 n99 <<<"$(run "https://localhost:$ngx/v1/$path" $c)"
-    read -r g g50 g99 <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$token")"
-    printf '%-22s %5s %-8s %10s %9s %9s\n' "GET $path" $c direct "$d" "$d50" "$d99" \
-      "GET $path" $c nginx "$n" "$n50" "$n99" "GET $path" $c gateway "$g" "$g50" "$g99"
-    awk -v g="$g" -v d="$d" -v n="$n" 'BEGIN {printf "  ratios: gateway/direct %.2f, gateway/nginx %.2f\n", g / d, g / n}'
+    row "GET $path" $c direct "$d" "$d50" "$d99"
+    ratios=()
+    for _ in $(seq "${ROUNDS:-3}"); do
+      read -r n n50 n99 <<<"$(run "https://localhost:$ngx/v1/$path" $c)"
+      read -r g g50 g99 <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$token")"
+      row "GET $path" $c nginx "$n" "$n50" "$n99"
+      row "GET $path" $c gateway "$g" "$g50" "$g99"
+      ratios+=("$(awk -v g="$g" -v n="$n" 'BEGIN {printf "%.2f", g / n}')")
+    done
+    median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    awk -v g="$g" -v d="$d" 'BEGIN {printf "  ratios: gateway/direct %.2f (last round), ", g / d}'
+    echo "gateway/nginx ${ratios[*]} (median $median)"
   done
 done
 echo "gateway RSS after the runs: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$gw_pid/status) MiB (peak $(awk '$1=="VmHWM:" {print int($2/1024)}' /proc/$gw_pid/status) MiB)"

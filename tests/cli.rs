@@ -62,6 +62,16 @@ impl Running {
     }
 }
 
+/// A failing test must not leave its processes running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 mod raw_http {
     /// A tiny blocking GET over a raw socket, to keep this file free of a runtime.
     pub fn get(url: &str) -> (u16, String) {

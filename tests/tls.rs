@@ -148,9 +148,23 @@ async fn agent_mtls_refuses_a_gateway_without_a_client_certificate() {
     let body = seen.text().await.unwrap();
     assert!(matches!(status, 502 | 503), "{status} {body}");
     assert!(body.starts_with("host h1"), "{body}");
-    let with = TestGateway::start(&upstream(true)).await;
-    let seen = http.get(with.url("/v1/hosts/h1/processes")).send().await.unwrap();
-    assert_eq!((seen.status().as_u16(), seen.text().await.unwrap().as_str()), (200, "[]"));
+    // The client certificate, added by a reload: no restart needed.
+    std::fs::write(&without.config_file, upstream(true)).unwrap();
+    let source = spp_ctl::gateway::reload::Source::file(&without.config_file);
+    spp_ctl::gateway::reload::reload(&without.running, &source).await.unwrap();
+    // The host may be marked down by a health check meanwhile; the next one brings it back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let seen = http.get(without.url("/v1/hosts/h1/processes")).send().await.unwrap();
+        let status = seen.status().as_u16();
+        let body = seen.text().await.unwrap();
+        if status == 200 {
+            assert_eq!(body, "[]");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status} {body} after the reload");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // Directly, the agent also wants a client certificate.
     let url = format!("https://localhost:{}/v1/processes", agent.addrs.api.port());
     assert!(get(&https_client(&pki, None, false), &url, None).await.is_err());

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -39,12 +40,31 @@ pub struct Conn {
     /// `None` once the connection has ended.
     pub driver: Option<Driver>,
     idle_since: Instant,
+    /// The pool's TLS generation when this connection was made.
+    generation: u64,
+}
+
+/// The connector for http and https agents; `tls` holds the CA (and client certificate,
+/// for mTLS) used with https agents.
+fn connector(connect_timeout: Duration, tls: &rustls::ClientConfig) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
 }
 
 /// Idle connections by agent URL. Boxed: a connection is large, and moving it in and out
 /// of the pool and through the request's future showed up as memcpy in the profile.
 pub struct Pool {
-    connector: HttpsConnector<HttpConnector>,
+    connect_timeout: Duration,
+    connector: Mutex<HttpsConnector<HttpConnector>>,
+    /// Bumped when the TLS files are reloaded.
+    generation: AtomicU64,
     #[expect(clippy::vec_box, reason = "taking a connection out moves a pointer, not the connection")]
     idle: Mutex<HashMap<String, Vec<Box<Conn>>>>,
 }
@@ -53,18 +73,17 @@ pub struct Pool {
 pub struct ConnectError(pub Box<dyn std::error::Error + Send + Sync>);
 
 impl Pool {
-    /// `tls` holds the CA (and client certificate, for mTLS) used with https agents.
     pub fn new(connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Pool { connector, idle: Mutex::default() }
+        let connector = Mutex::new(connector(connect_timeout, &tls));
+        Pool { connect_timeout, connector, generation: AtomicU64::new(0), idle: Mutex::default() }
+    }
+
+    /// New TLS files: new connections use them, and connections made with the old ones
+    /// are closed once idle.
+    pub fn set_tls(&self, tls: &rustls::ClientConfig) {
+        *self.connector.lock() = connector(self.connect_timeout, tls);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.idle.lock().clear();
     }
 
     /// An idle connection to `host` that is still open and ready, or a new one.
@@ -91,17 +110,21 @@ impl Pool {
     }
 
     async fn connect(&self, base: &Uri) -> Result<Box<Conn>, ConnectError> {
-        let mut connector = self.connector.clone();
+        let generation = self.generation.load(Ordering::Relaxed);
+        let mut connector = self.connector.lock().clone();
         poll_fn(|cx| connector.poll_ready(cx)).await.map_err(ConnectError)?;
         let stream = connector.call(base.clone()).await.map_err(ConnectError)?;
         let (sender, driver) =
             hyper::client::conn::http1::handshake(stream).await.map_err(|e| ConnectError(e.into()))?;
-        Ok(Box::new(Conn { sender, driver: Some(driver), idle_since: Instant::now() }))
+        Ok(Box::new(Conn { sender, driver: Some(driver), idle_since: Instant::now(), generation }))
     }
 
     /// Returns a connection after a complete exchange.
     pub fn put(&self, host: &Host, mut conn: Box<Conn>) {
-        if conn.driver.is_none() || conn.sender.is_closed() {
+        if conn.driver.is_none()
+            || conn.sender.is_closed()
+            || conn.generation != self.generation.load(Ordering::Relaxed)
+        {
             return;
         }
         conn.idle_since = Instant::now();

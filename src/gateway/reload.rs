@@ -1,6 +1,7 @@
 //! Hot reload of the configuration file on SIGHUP and when its modification time
-//! changes. Only the agent list is taken from a reload; a file that does not validate is
-//! refused as a whole and the running configuration stays.
+//! changes: the agent list, the listener's certificate, the certificates used towards
+//! agents, and the JWT keys. A file that does not validate is refused as a whole and the
+//! running configuration stays. Other keys (addresses, timeouts, limits) take a restart.
 
 use crate::gateway::Gateway;
 use crate::gateway::config::GatewayConfig;
@@ -46,6 +47,7 @@ pub async fn reload(gateway: &Gateway, source: &Source) -> Result<(), String> {
 }
 
 async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
+    let upstream_tls = crate::tls::client_config(&config.upstream_tls)?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
         crate::tls::server_config(files)?;
         tls.reload(Some(files.clone()))?;
@@ -54,6 +56,7 @@ async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), Stri
         verifier.reload(&config.auth).await?;
     }
     apply(gateway, config)?;
+    gateway.clients.set_tls(&upstream_tls);
     publish_cert_expiry(gateway);
     Ok(())
 }

@@ -29,6 +29,11 @@ impl Clients {
         crate::http_server::worker_index().and_then(|i| self.per_worker.get(i)).unwrap_or(&self.shared)
     }
 
+    /// New upstream TLS files, for every pool.
+    pub fn set_tls(&self, tls: &rustls::ClientConfig) {
+        self.per_worker.iter().chain([&self.shared]).for_each(|pool| pool.set_tls(tls));
+    }
+
     /// Closes the connections that stayed idle too long, in every pool.
     pub fn sweep(&self) {
         self.per_worker.iter().chain([&self.shared]).for_each(Pool::sweep);
