@@ -9,7 +9,7 @@
 use crate::gateway::error::GatewayError;
 use crate::gateway::hosts::{Host, State as HostState, is_host_name};
 use crate::gateway::{Gateway, guard, upstream};
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::{Method, header, request};
 use axum::response::{IntoResponse, Response};
@@ -49,11 +49,13 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Response {
         Err(refusal) => return refusal,
     };
     let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    let response = match forward(&gateway, &name, rest, &parts, body).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    let (response, label) = match forward(&gateway, &name, rest, &parts, body).await {
+        Ok(response) => (response, &*name),
+        Err(error @ (GatewayError::BadHostName(_) | GatewayError::UnknownHost(_))) => {
+            (error.into_response(), "unknown")
+        }
+        Err(error) => (error.into_response(), &*name),
     };
-    let label = if gateway.hosts.get(&name).is_some() { &*name } else { "unknown" };
     gateway.metrics.observe_request(label, &parts.method, response.status(), started.elapsed());
     if !matches!(parts.method, Method::GET | Method::HEAD) {
         let client = parts.extensions.get::<crate::http_server::Peer>().map(|p| p.0.to_string());
@@ -107,6 +109,9 @@ fn target(rest: &str, query: Option<&str>) -> String {
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(GatewayError::PayloadTooLarge),
