@@ -39,7 +39,7 @@ openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key
 head -c 48 /dev/urandom | base64 > "$work/jwt.secret"
 token=$("$bin" token --key "$work/jwt.secret" --alg HS256 --sub bench --scope spp:read --ttl 1h)
 
-"$bin" agent -b 127.0.0.1 -p $pri -s $sec -a $api --log-level warn & pids+=($!)
+"$bin" agent -b 127.0.0.1 -p $pri -s $sec -a $api --log-level warn & agent_pid=$!; pids+=($agent_pid)
 "$bin" sim --ctl 127.0.0.1 -p $pri -s $sec --primary --nfv 1 2>/dev/null & pids+=($!)
 target/release/examples/many_agents $base 200 >/dev/null & pids+=($!)
 sleep 1
@@ -67,7 +67,7 @@ gateway_toml gw $gw "$(printf '[[agents]]\nhost = "h1"\nurl = "http://127.0.0.1:
 gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
 gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
 "$bin" gateway --config "$work/gw.toml" ${GW_WORKERS:+--set workers=$GW_WORKERS} --log-level error & gw_pid=$!; pids+=($gw_pid)
-"$bin" gateway --config "$work/fan.toml" --log-level error & pids+=($!)
+"$bin" gateway --config "$work/fan.toml" --log-level error & fan_pid=$!; pids+=($fan_pid)
 "$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
 
 cat > "$work/nginx.conf" <<NGINX
@@ -87,7 +87,7 @@ http {
   }
 }
 NGINX
-nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+nginx -c "$work/nginx.conf" -p "$work" & ngx_pid=$!; pids+=($ngx_pid)
 
 for _ in $(seq 100); do
   curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" https://localhost:$gw/v1/hosts/h1/nfvs/1 >/dev/null &&
@@ -95,22 +95,34 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-run() { # url conns [auth] -> "rps p50 p99"
-  wrk -t1 -c"$2" -d"${secs}s" --latency ${3:+-H "Authorization: Bearer $3"} "$1" |
-    awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}'
+cpu_ticks() { # pids -> user+system clock ticks so far
+  local total=0 pid
+  for pid in $1; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$total"
 }
-printf '%-22s %5s %-8s %10s %9s %9s\n' route conns via requests/s p50 p99
-row() { printf '%-22s %5s %-8s %10s %9s %9s\n' "$@"; }
+# url conns pids [auth] -> "rps p50 p99 cpu": cpu is the CPU time the proxy (pids) spent
+# per request, in microseconds; it varies less between runs than the rate does.
+run() {
+  local before out
+  before=$(cpu_ticks "$3")
+  out=$(wrk -t1 -c"$2" -d"${secs}s" --latency ${4:+-H "Authorization: Bearer $4"} "$1")
+  echo "$out" | awk -v ticks=$(($(cpu_ticks "$3") - before)) -v hz="$(getconf CLK_TCK)" \
+    '/requests in/ {n=$1} /^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+     END {printf "%s %s %s %.1fus\n", r, p50, p99, ticks * 1e6 / hz / n}'
+}
+ngx_workers=$(pgrep -P "$ngx_pid" | tr '\n' ' ')
+printf '%-22s %5s %-8s %10s %9s %9s %9s\n' route conns via requests/s p50 p99 cpu/req
+row() { printf '%-22s %5s %-8s %10s %9s %9s %9s\n' "$@"; }
 for path in processes nfvs/1; do
   for c in 16 64; do
-    read -r d d50 d99 <<<"$(run "http://127.0.0.1:$api/v1/$path" $c)"
-    row "GET $path" $c direct "$d" "$d50" "$d99"
+    read -r d d50 d99 dcpu <<<"$(run "http://127.0.0.1:$api/v1/$path" $c "$agent_pid")"
+    row "GET $path" $c direct "$d" "$d50" "$d99" "$dcpu"
     ratios=()
     for _ in $(seq "${ROUNDS:-3}"); do
-      read -r n n50 n99 <<<"$(run "https://localhost:$ngx/v1/$path" $c)"
-      read -r g g50 g99 <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$token")"
-      row "GET $path" $c nginx "$n" "$n50" "$n99"
-      row "GET $path" $c gateway "$g" "$g50" "$g99"
+      read -r n n50 n99 ncpu <<<"$(run "https://localhost:$ngx/v1/$path" $c "$ngx_workers")"
+      read -r g g50 g99 gcpu <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$gw_pid" "$token")"
+      row "GET $path" $c nginx "$n" "$n50" "$n99" "$ncpu"
+      row "GET $path" $c gateway "$g" "$g50" "$g99" "$gcpu"
       ratios+=("$(awk -v g="$g" -v n="$n" 'BEGIN {printf "%.2f", g / n}')")
     done
     median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
@@ -122,8 +134,8 @@ echo "gateway RSS after the runs: $(awk '$1=="VmRSS:" {print int($2/1024)}' /pro
 
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0; else print v * 1000 }'; }
 sleep 6 # a health round over all 200 agents
-read -r _ s50 s99 <<<"$(run "https://localhost:$fan/v1/hosts/a0/processes" 1 "$token")"
-read -r _ f50 f99 <<<"$(run "https://localhost:$fan/v1/cluster/processes" 1 "$token")"
+read -r _ s50 s99 _ <<<"$(run "https://localhost:$fan/v1/hosts/a0/processes" 1 "$fan_pid" "$token")"
+read -r _ f50 f99 _ <<<"$(run "https://localhost:$fan/v1/cluster/processes" 1 "$fan_pid" "$token")"
 echo "single call p50 $s50 p99 $s99; fan-out over 200 agents p50 $f50 p99 $f99"
 awk -v f="$(to_ms "$f99")" -v s="$(to_ms "$s99")" \
   'BEGIN {printf "fan-out p99 %.2f ms vs target 2 x %.2f + 50 = %.2f ms\n", f, s, 2 * s + 50}'
