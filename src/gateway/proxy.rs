@@ -25,7 +25,7 @@ pub fn split_path(path: &str) -> Option<(&str, &str)> {
 }
 
 /// Resolves a host name from a path to a usable host.
-pub fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError> {
+fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError> {
     if !is_host_name(name) {
         return Err(GatewayError::BadHostName(name.to_owned()));
     }

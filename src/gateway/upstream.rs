@@ -77,6 +77,10 @@ pub struct Answer {
 }
 
 /// Sends one request to `host` and reads the whole answer within `deadline`.
+///
+/// Sending again is safe only when the request never reached the agent: a GET/HEAD whose
+/// connection could not be made, or any request that a pooled connection, closed under
+/// it, refused before writing it.
 pub async fn send(
     pool: &Pool,
     host: &Host,
@@ -86,44 +90,32 @@ pub async fn send(
     body: Bytes,
     deadline: Duration,
 ) -> Result<Answer, UpstreamError> {
-    let attempts = attempts(pool, host, method, path_and_query, headers, body);
+    let attempts = async {
+        let mut connect_retries = usize::from(matches!(*method, Method::GET | Method::HEAD));
+        let mut unsent_retries = 2;
+        loop {
+            let mut conn = match pool.checkout(host).await {
+                Ok(conn) => conn,
+                Err(_) if connect_retries > 0 => {
+                    connect_retries -= 1;
+                    continue;
+                }
+                Err(ConnectError(e)) => return Err(UpstreamError::Connect(root_cause(e.as_ref()))),
+            };
+            let request = build(host, method, path_and_query, headers, body.clone())?;
+            match exchange(&mut conn, request).await {
+                Ok(answer) => {
+                    pool.put(host, conn);
+                    return Ok(answer);
+                }
+                Err(Failure::Unsent(_)) if unsent_retries > 0 => unsent_retries -= 1,
+                Err(Failure::Unsent(e) | Failure::Broken(e)) => return Err(UpstreamError::Broken(e)),
+            }
+        }
+    };
     tokio::time::timeout(deadline, attempts)
         .await
         .unwrap_or(Err(UpstreamError::Timeout(deadline.as_millis())))
-}
-
-/// Sending again is safe when the request never reached the agent: a GET/HEAD whose
-/// connection could not be made, or any request that a pooled connection closed
-/// under refused before writing it.
-async fn attempts(
-    pool: &Pool,
-    host: &Host,
-    method: &Method,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Answer, UpstreamError> {
-    let mut connect_retries = usize::from(matches!(*method, Method::GET | Method::HEAD));
-    let mut unsent_retries = 2;
-    loop {
-        let mut conn = match pool.checkout(host).await {
-            Ok(conn) => conn,
-            Err(_) if connect_retries > 0 => {
-                connect_retries -= 1;
-                continue;
-            }
-            Err(ConnectError(e)) => return Err(UpstreamError::Connect(root_cause(e.as_ref()))),
-        };
-        let request = build(host, method, path_and_query, headers, body.clone())?;
-        match exchange(&mut conn, request).await {
-            Ok(answer) => {
-                pool.put(host, conn);
-                return Ok(answer);
-            }
-            Err(Failure::Unsent(_)) if unsent_retries > 0 => unsent_retries -= 1,
-            Err(Failure::Unsent(e) | Failure::Broken(e)) => return Err(UpstreamError::Broken(e)),
-        }
-    }
 }
 
 fn build(
