@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod guard;
 pub mod health;
 pub mod hosts;
+pub mod http1;
 pub mod pool;
 pub mod proxy;
 pub mod reload;
@@ -76,7 +77,7 @@ pub async fn start(
         if config.auth.is_none() { None } else { Some(Verifier::new(&config.auth).await.map_err(invalid)?) };
     let upstream_tls = crate::tls::client_config(&config.upstream_tls).map_err(invalid)?;
     let gateway = Arc::new(Gateway {
-        clients: upstream::Clients::new(config.workers, config.connect_timeout, upstream_tls),
+        clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
         hosts: Hosts::default(),
         metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
         draining: shutdown.clone(),

@@ -1,95 +1,105 @@
-//! Keep-alive connections to agents, each driven by the task that uses it.
+//! Keep-alive connections to agents, each used by one request at a time.
 //!
-//! hyper's pooled client runs every connection in a task of its own and hands each
-//! request to it through a channel, so a proxied request crosses two tasks. Here a
-//! request takes an idle connection out of the pool, drives it itself while its exchange
-//! runs, and puts it back: one task from client to agent and back, as in nginx.
-//!
-//! A connection is used by one request at a time, so a reply can only reach the request
-//! that asked for it; a request abandoned mid-exchange drops its connection.
+//! A request takes an idle connection out of the pool, writes its request and reads the
+//! whole answer in its own task, and puts the connection back: one task from client to
+//! agent and back, as in nginx, and a reply can only reach the request that asked for it.
+//! A request abandoned mid-exchange drops its connection.
 
 use crate::gateway::hosts::Host;
+use crate::gateway::http1::{self, Dechunker, Framing};
+use crate::gateway::upstream::Answer;
 use axum::body::Bytes;
-use axum::http::Uri;
-use http_body_util::Full;
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioIo;
+use axum::http::{HeaderMap, Method, Uri};
 use parking_lot::Mutex;
+use rustls_pki_types::ServerName;
 use std::collections::HashMap;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tower::Service;
-
-pub type Driver = Connection<MaybeHttpsStream<TokioIo<TcpStream>>, Full<Bytes>>;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 
 /// Idle connections older than this are closed: the agent may have dropped them.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle connections kept per agent; more are closed when they come back.
 const MAX_IDLE_PER_AGENT: usize = 256;
+/// The largest answer head and body read from an agent.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Read buffer growth, and the free space below which it grows before a read.
+const READ_CHUNK: usize = 8 * 1024;
+const MIN_READ: usize = 1024;
 
-/// One open connection to an agent.
+type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+
+/// One open connection to an agent, with its buffers (kept across requests).
 pub struct Conn {
-    pub sender: SendRequest<Full<Bytes>>,
-    /// `None` once the connection has ended.
-    pub driver: Option<Driver>,
+    stream: Stream,
+    read: Vec<u8>,
+    write: Vec<u8>,
     idle_since: Instant,
     /// The pool's TLS generation when this connection was made.
     generation: u64,
 }
 
-/// The connector for http and https agents; `tls` holds the CA (and client certificate,
-/// for mTLS) used with https agents.
-fn connector(connect_timeout: Duration, tls: &rustls::ClientConfig) -> HttpsConnector<HttpConnector> {
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(connect_timeout));
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls.clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http)
+/// How an exchange failed.
+pub enum Failure {
+    /// Nothing of the request reached the connection: sending it again is safe.
+    Unsent(String),
+    Broken(String),
 }
 
-/// Idle connections by agent URL. Boxed: a connection is large, and moving it in and out
-/// of the pool and through the request's future showed up as memcpy in the profile.
+/// What an exchange sends.
+pub struct Outgoing<'a> {
+    pub method: &'a Method,
+    pub target: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Idle connections by agent URL. Boxed: taking a connection out of the pool, and
+/// moving it through the request's future, then moves a pointer.
 pub struct Pool {
     connect_timeout: Duration,
-    connector: Mutex<HttpsConnector<HttpConnector>>,
+    tls: Mutex<TlsConnector>,
     /// Bumped when the TLS files are reloaded.
     generation: AtomicU64,
     #[expect(clippy::vec_box, reason = "taking a connection out moves a pointer, not the connection")]
     idle: Mutex<HashMap<String, Vec<Box<Conn>>>>,
 }
 
-/// Why no connection could be had.
-pub struct ConnectError(pub Box<dyn std::error::Error + Send + Sync>);
+/// Agents speak HTTP/1.1 here, over TLS too.
+fn tls_connector(tls: &rustls::ClientConfig) -> TlsConnector {
+    let mut tls = tls.clone();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsConnector::from(Arc::new(tls))
+}
 
 impl Pool {
-    pub fn new(connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> Self {
-        let connector = Mutex::new(connector(connect_timeout, &tls));
-        Pool { connect_timeout, connector, generation: AtomicU64::new(0), idle: Mutex::default() }
+    pub fn new(connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
+        let tls = Mutex::new(tls_connector(tls));
+        Pool { connect_timeout, tls, generation: AtomicU64::new(0), idle: Mutex::default() }
     }
 
     /// New TLS files: new connections use them, and connections made with the old ones
     /// are closed once idle.
     pub fn set_tls(&self, tls: &rustls::ClientConfig) {
-        *self.connector.lock() = connector(self.connect_timeout, tls);
+        *self.tls.lock() = tls_connector(tls);
         self.generation.fetch_add(1, Ordering::Relaxed);
         self.idle.lock().clear();
     }
 
-    /// An idle connection to `host` that is still open and ready, or a new one.
-    pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, ConnectError> {
+    /// An idle connection to `host` that is still open, or a new one.
+    pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, String> {
         while let Some(mut conn) = self.take(&host.url) {
-            if conn.ready().await {
+            if poll_fn(|cx| Poll::Ready(conn.is_open(cx))).await {
                 return Ok(conn);
             }
         }
@@ -109,22 +119,32 @@ impl Pool {
         None
     }
 
-    async fn connect(&self, base: &Uri) -> Result<Box<Conn>, ConnectError> {
+    async fn connect(&self, base: &Uri) -> Result<Box<Conn>, String> {
         let generation = self.generation.load(Ordering::Relaxed);
-        let mut connector = self.connector.lock().clone();
-        poll_fn(|cx| connector.poll_ready(cx)).await.map_err(ConnectError)?;
-        let stream = connector.call(base.clone()).await.map_err(ConnectError)?;
-        let (sender, driver) =
-            hyper::client::conn::http1::handshake(stream).await.map_err(|e| ConnectError(e.into()))?;
-        Ok(Box::new(Conn { sender, driver: Some(driver), idle_since: Instant::now(), generation }))
+        let tls = (base.scheme_str() == Some("https")).then(|| self.tls.lock().clone());
+        let host = base.host().unwrap_or_default();
+        let port = base.port_u16().unwrap_or(if tls.is_some() { 443 } else { 80 });
+        // An IPv6 address comes bracketed in a URI, and without brackets to a resolver.
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let connecting = async {
+            let tcp = TcpStream::connect((host, port)).await.map_err(|e| e.to_string())?;
+            let _ = tcp.set_nodelay(true);
+            let Some(tls) = tls else { return Ok::<Stream, String>(Either::Left(tcp)) };
+            let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
+            let stream = tls.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+            Ok(Either::Right(Box::new(stream)))
+        };
+        let stream = tokio::time::timeout(self.connect_timeout, connecting)
+            .await
+            .map_err(|_| format!("timed out after {} ms", self.connect_timeout.as_millis()))??;
+        let conn =
+            Conn { stream, read: Vec::new(), write: Vec::new(), idle_since: Instant::now(), generation };
+        Ok(Box::new(conn))
     }
 
-    /// Returns a connection after a complete exchange.
+    /// Returns a connection after an exchange that left it reusable.
     pub fn put(&self, host: &Host, mut conn: Box<Conn>) {
-        if conn.driver.is_none()
-            || conn.sender.is_closed()
-            || conn.generation != self.generation.load(Ordering::Relaxed)
-        {
+        if conn.generation != self.generation.load(Ordering::Relaxed) {
             return;
         }
         conn.idle_since = Instant::now();
@@ -148,41 +168,266 @@ impl Pool {
 }
 
 impl Conn {
-    /// Whether the connection can take a request. Polling the connection first lets it
-    /// finish the previous exchange and notice an agent that closed it while it was idle,
-    /// so a request is not written to a dead connection.
-    async fn ready(&mut self) -> bool {
-        poll_fn(|cx| {
-            if let Some(driver) = &mut self.driver
-                && Pin::new(driver).poll(cx).is_ready()
-            {
-                self.driver = None;
+    /// Whether an idle connection is still open. An agent sends nothing unasked, so
+    /// anything to read (an end of stream, an error, stray bytes) means it closed or broke
+    /// the connection, and a request must not be written to it. Free when nothing came:
+    /// the runtime knows the socket has not been readable since the last answer.
+    fn is_open(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        let mut probe = [0; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        Pin::new(&mut self.stream).poll_read(cx, &mut probe).is_pending()
+    }
+
+    /// Sends one request and reads its whole answer; `Ok` also says whether the
+    /// connection can carry another request.
+    pub async fn exchange(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(Answer, bool), Failure> {
+        self.write.clear();
+        let Outgoing { method, target, headers, body } = *request;
+        http1::encode_request(&mut self.write, method, target, &host.authority, headers, body);
+        let mut written = 0;
+        while written < self.write.len() {
+            match self.stream.write(&self.write[written..]).await {
+                Ok(n) if n > 0 => written += n,
+                Ok(_) => return Err(failure(written, "connection closed".to_owned())),
+                Err(e) => return Err(failure(written, e.to_string())),
             }
-            if self.driver.is_none() {
-                return Poll::Ready(false);
+        }
+        self.stream.flush().await.map_err(|e| Failure::Broken(e.to_string()))?;
+        self.read_answer(*method == Method::HEAD).await.map_err(Failure::Broken)
+    }
+
+    async fn read_answer(&mut self, head_request: bool) -> Result<(Answer, bool), String> {
+        let head = loop {
+            match http1::parse_head(&self.read, head_request)? {
+                // 100 Continue and the like come before the answer.
+                Some(head) if head.status.is_informational() => _ = self.read.drain(..head.len),
+                Some(head) => break head,
+                None if self.read.len() > MAX_HEAD => {
+                    return Err(format!("answer head larger than {MAX_HEAD} bytes"));
+                }
+                None => self.fill("before its answer").await?,
             }
-            self.sender.poll_ready(cx).map(|ready| ready.is_ok())
-        })
-        .await
+        };
+        let start = head.len;
+        let (body, end) = match head.framing {
+            Framing::Empty => (Bytes::new(), start),
+            Framing::Length(length) if length > MAX_BODY => {
+                return Err(format!("answer larger than {MAX_BODY} bytes"));
+            }
+            Framing::Length(length) => {
+                while self.read.len() < start + length {
+                    self.fill("in the middle of the answer").await?;
+                }
+                (Bytes::copy_from_slice(&self.read[start..start + length]), start + length)
+            }
+            Framing::Chunked => {
+                let mut chunks = Dechunker::default();
+                while !chunks.advance(&self.read[start..], MAX_BODY)? {
+                    self.fill("in the middle of the answer").await?;
+                }
+                (Bytes::from(chunks.body), start + chunks.consumed)
+            }
+            Framing::UntilClose => {
+                while self.read_more().await.map_err(|e| e.to_string())? > 0 {
+                    if self.read.len() - start > MAX_BODY {
+                        return Err(format!("answer larger than {MAX_BODY} bytes"));
+                    }
+                }
+                (Bytes::copy_from_slice(&self.read[start..]), self.read.len())
+            }
+        };
+        // Bytes after the answer were not asked for: the connection is out of step.
+        let reusable = head.keep_alive && end == self.read.len();
+        self.read.clear();
+        Ok((Answer { status: head.status, headers: head.headers, body }, reusable))
+    }
+
+    /// Reads more of an answer that the agent must still send.
+    async fn fill(&mut self, context: &str) -> Result<(), String> {
+        match self.read_more().await {
+            Ok(0) => Err(format!("the agent closed the connection {context}")),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn read_more(&mut self) -> io::Result<usize> {
+        if self.read.capacity() - self.read.len() < MIN_READ {
+            self.read.reserve(READ_CHUNK);
+        }
+        self.stream.read_buf(&mut self.read).await
     }
 }
 
-/// Runs `work` (a request on the connection, or waiting for it to be ready) while driving
-/// the connection's I/O in the same task. When the connection ends first, it is dropped:
-/// hyper then fails whatever `work` waits for, and the connection is not reused.
-pub async fn drive<F: Future>(driver: &mut Option<Driver>, work: F) -> F::Output {
-    let mut work = pin!(work);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(output);
+/// A write failure, `written` bytes into the request.
+fn failure(written: usize, error: String) -> Failure {
+    if written == 0 { Failure::Unsent(error) } else { Failure::Broken(error) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderValue, StatusCode, header};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    /// What a fake agent does on a connection after reading one request.
+    enum Step {
+        /// Writes these pieces, a little apart.
+        Answer(&'static [&'static [u8]]),
+        /// Closes the connection without an answer.
+        Close,
+    }
+
+    /// A fake agent that reads requests and follows `script` on each connection it
+    /// accepts; it reports every request, whole, with the number of its connection.
+    async fn fake_agent(script: &'static [Step]) -> (Arc<Host>, mpsc::UnboundedReceiver<(usize, String)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (seen, requests) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for connection in 0.. {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    for step in script {
+                        while !buf.ends_with(b"\r\n\r\n") && !buf.ends_with(b"}") {
+                            let mut chunk = [0; 1024];
+                            let n = stream.read(&mut chunk).await.unwrap();
+                            if n == 0 {
+                                return;
+                            }
+                            buf.extend_from_slice(&chunk[..n]);
+                        }
+                        let _ = seen.send((connection, String::from_utf8(std::mem::take(&mut buf)).unwrap()));
+                        let Step::Answer(pieces) = step else { return };
+                        for piece in pieces.iter() {
+                            stream.write_all(piece).await.unwrap();
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    }
+                });
+            }
+        });
+        let base = url.parse().unwrap();
+        (Arc::new(Host::new("h1".to_owned(), url, base)), requests)
+    }
+
+    fn pool() -> Pool {
+        Pool::new(Duration::from_secs(1), &crate::tls::client_config(&Default::default()).unwrap())
+    }
+
+    async fn exchange(
+        pool: &Pool,
+        host: &Host,
+        method: &Method,
+        body: &[u8],
+    ) -> Result<(Answer, bool), String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer secret"));
+        let mut conn = pool.checkout(host).await?;
+        let request = Outgoing { method, target: "/v1/nfvs/1?x=y", headers: &headers, body };
+        let result =
+            conn.exchange(&request, host).await.map_err(|(Failure::Unsent(e) | Failure::Broken(e))| e);
+        if let Ok((_, true)) = &result {
+            pool.put(host, conn);
         }
-        let Some(connection) = driver else { return Poll::Pending };
-        if Pin::new(connection).poll(cx).is_ready() {
-            *driver = None;
+        result
+    }
+
+    #[tokio::test]
+    async fn request_bytes_and_framings_over_one_connection() {
+        let (host, mut seen) = fake_agent(&[
+            Step::Answer(&[b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"]),
+            Step::Answer(&[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n", b"abc\r\n", b"0\r\n\r\n"]),
+            Step::Answer(&[b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\ncontent-length: 5\r\n\r\n"]),
+            Step::Answer(&[b"HTTP/1.1 404 Not Found\r\ncontent-le", b"ngth: 4\r\n\r\nno", b"pe"]),
+        ])
+        .await;
+        let pool = pool();
+        let (answer, reusable) = exchange(&pool, &host, &Method::PUT, b"{}").await.unwrap();
+        assert_eq!((answer.status, &answer.body[..], reusable), (StatusCode::OK, &b"[]"[..], true));
+        assert_eq!(answer.headers.len(), 1);
+        assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+        let request = seen.recv().await.unwrap();
+        assert_eq!(
+            request,
+            (
+                0,
+                format!(
+                    "PUT /v1/nfvs/1?x=y HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+                content-length: 2\r\n\r\n{{}}",
+                    host.base.authority().unwrap()
+                )
+            )
+        );
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((answer.status, &answer.body[..], reusable), (StatusCode::CREATED, &b"abc"[..], true));
+        let (answer, reusable) = exchange(&pool, &host, &Method::HEAD, b"").await.unwrap();
+        assert_eq!((answer.status.as_u16(), &answer.body[..], reusable), (405, &b""[..], true));
+        assert_eq!(answer.headers[header::ALLOW], "GET");
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((answer.status.as_u16(), &answer.body[..], reusable), (404, &b"nope"[..], true));
+        for expected in ["GET /v1/nfvs/1?x=y HTTP/1.1\r\n", "HEAD /v1/nfvs/1?x=y HTTP/1.1\r\n", "GET "] {
+            let (connection, request) = seen.recv().await.unwrap();
+            assert_eq!(connection, 0, "one connection for all");
+            assert!(request.starts_with(expected) && !request.contains("authorization"), "{request}");
         }
-        // What the connection just did (sent the request, read the reply) may have
-        // completed `work`: look now, not after a round through the scheduler.
-        work.as_mut().poll(cx)
-    })
-    .await
+    }
+
+    #[tokio::test]
+    async fn answers_that_end_the_connection() {
+        let (host, mut seen) =
+            fake_agent(&[Step::Answer(&[b"HTTP/1.1 200 OK\r\n\r\nuntil", b" close"])]).await;
+        let pool = pool();
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((&answer.body[..], reusable), (&b"until close"[..], false));
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((&answer.body[..], reusable), (&b"until close"[..], false));
+        assert_eq!((seen.recv().await.unwrap().0, seen.recv().await.unwrap().0), (0, 1));
+
+        let (host, _) =
+            fake_agent(&[Step::Answer(&[b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n[]"])]).await;
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((&answer.body[..], reusable), (&b"["[..], false), "a byte past the answer");
+        let (host, _) = fake_agent(&[Step::Answer(&[
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\n[]",
+        ])])
+        .await;
+        let (_, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert!(!reusable, "connection: close");
+    }
+
+    #[tokio::test]
+    async fn broken_answers() {
+        let (host, _) = fake_agent(&[Step::Close]).await;
+        let pool = pool();
+        let error = exchange(&pool, &host, &Method::GET, b"").await.err().unwrap();
+        assert_eq!(error, "the agent closed the connection before its answer");
+        let (host, _) =
+            fake_agent(&[Step::Answer(&[b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nshort"])]).await;
+        let error = exchange(&pool, &host, &Method::GET, b"").await.err().unwrap();
+        assert_eq!(error, "the agent closed the connection in the middle of the answer");
+        let (host, _) = fake_agent(&[Step::Answer(&[b"{\"not\": \"http\"}\r\n\r\n"])]).await;
+        let error = exchange(&pool, &host, &Method::GET, b"").await.err().unwrap();
+        assert!(error.starts_with("invalid answer: "), "{error}");
+        let huge: &'static [u8] = Box::leak(vec![b'x'; MAX_HEAD + 10].into_boxed_slice());
+        let (host, _) = fake_agent(Box::leak(Box::new([Step::Answer(Box::leak(Box::new([huge])))]))).await;
+        let error = exchange(&pool, &host, &Method::GET, b"").await.err().unwrap();
+        assert!(error.starts_with("invalid answer") || error.contains("larger than"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_the_agent_closed_is_not_taken() {
+        let (host, mut seen) = fake_agent(&[Step::Answer(&[b"HTTP/1.1 204 No Content\r\n\r\n"])]).await;
+        let pool = pool();
+        let (answer, reusable) = exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((answer.status.as_u16(), reusable), (204, true));
+        // The agent closes the idle connection meanwhile.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+        assert_eq!((seen.recv().await.unwrap().0, seen.recv().await.unwrap().0), (0, 1));
+    }
 }

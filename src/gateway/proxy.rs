@@ -11,7 +11,7 @@ use crate::gateway::hosts::{Host, State as HostState, is_host_name};
 use crate::gateway::{Gateway, guard, upstream};
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{Method, header, request};
+use axum::http::{Method, request};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
@@ -83,11 +83,7 @@ async fn forward(
         .map_err(|source| GatewayError::Upstream { host: name.to_owned(), source })?;
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = answer.status;
-    for name in [header::CONTENT_TYPE, header::ALLOW] {
-        if let Some(value) = answer.headers.get(&name) {
-            response.headers_mut().insert(name, value.clone());
-        }
-    }
+    *response.headers_mut() = answer.headers;
     Ok(response)
 }
 

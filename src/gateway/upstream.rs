@@ -3,11 +3,9 @@
 //! failure). A PUT/POST/DELETE runs an SPP command and must never run twice.
 
 use crate::gateway::hosts::Host;
-use crate::gateway::pool::{Conn, ConnectError, Pool, drive};
+use crate::gateway::pool::{Failure, Outgoing, Pool};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full};
-use std::sync::Arc;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use std::time::Duration;
 
 /// One pool per HTTP worker thread and one for the rest (health probes, discovery): a
@@ -19,8 +17,8 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(workers: usize, connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> Self {
-        let make = || Pool::new(connect_timeout, tls.clone());
+    pub fn new(workers: usize, connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
+        let make = || Pool::new(connect_timeout, tls);
         Clients { shared: make(), per_worker: (0..workers).map(|_| make()).collect() }
     }
 
@@ -69,7 +67,8 @@ impl UpstreamError {
     }
 }
 
-/// A complete answer of an agent.
+/// A complete answer of an agent: its status, the headers the gateway passes on, and
+/// the body.
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -80,7 +79,7 @@ pub struct Answer {
 ///
 /// Sending again is safe only when the request never reached the agent: a GET/HEAD whose
 /// connection could not be made, or any request that a pooled connection, closed under
-/// it, refused before writing it.
+/// it, refused before any of it was written.
 pub async fn send(
     pool: &Pool,
     host: &Host,
@@ -90,6 +89,7 @@ pub async fn send(
     body: Bytes,
     deadline: Duration,
 ) -> Result<Answer, UpstreamError> {
+    let request = Outgoing { method, target: path_and_query, headers, body: &body };
     let attempts = async {
         let mut connect_retries = usize::from(matches!(*method, Method::GET | Method::HEAD));
         let mut unsent_retries = 2;
@@ -100,12 +100,13 @@ pub async fn send(
                     connect_retries -= 1;
                     continue;
                 }
-                Err(ConnectError(e)) => return Err(UpstreamError::Connect(root_cause(e.as_ref()))),
+                Err(e) => return Err(UpstreamError::Connect(e)),
             };
-            let request = build(host, method, path_and_query, headers, body.clone())?;
-            match exchange(&mut conn, request).await {
-                Ok(answer) => {
-                    pool.put(host, conn);
+            match conn.exchange(&request, host).await {
+                Ok((answer, reusable)) => {
+                    if reusable {
+                        pool.put(host, conn);
+                    }
                     return Ok(answer);
                 }
                 Err(Failure::Unsent(_)) if unsent_retries > 0 => unsent_retries -= 1,
@@ -116,53 +117,4 @@ pub async fn send(
     tokio::time::timeout(deadline, attempts)
         .await
         .unwrap_or(Err(UpstreamError::Timeout(deadline.as_millis())))
-}
-
-fn build(
-    host: &Host,
-    method: &Method,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Request<Full<Bytes>>, UpstreamError> {
-    let uri = Uri::try_from(path_and_query)
-        .map_err(|e| UpstreamError::Broken(format!("invalid request target {path_and_query:?}: {e}")))?;
-    let mut request = Request::new(Full::new(body));
-    *request.method_mut() = method.clone();
-    *request.uri_mut() = uri;
-    let request_headers = request.headers_mut();
-    request_headers.insert(header::HOST, host.authority.clone());
-    for name in [header::CONTENT_TYPE, header::ACCEPT] {
-        if let Some(value) = headers.get(&name) {
-            request_headers.insert(name, value.clone());
-        }
-    }
-    Ok(request)
-}
-
-enum Failure {
-    /// The connection refused the request before writing it.
-    Unsent(String),
-    Broken(String),
-}
-
-async fn exchange(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Answer, Failure> {
-    let work = async {
-        let response = conn.sender.try_send_request(request).await.map_err(|mut e| {
-            let cause = root_cause(e.error());
-            if e.take_message().is_some() { Failure::Unsent(cause) } else { Failure::Broken(cause) }
-        })?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| Failure::Broken(root_cause(&e)))?.to_bytes();
-        Ok(Answer { status: parts.status, headers: parts.headers, body })
-    };
-    drive(&mut conn.driver, work).await
-}
-/// The innermost cause: "connection refused" rather than "client error (Connect)".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
