@@ -11,7 +11,7 @@
 # Usage: [GW_WORKERS=N] [ROUNDS=R] bench/gateway.sh [SECONDS]
 # (installs wrk and nginx with apt if missing). GW_WORKERS sets the gateway's `workers`
 # (default: one per CPU). nginx and the gateway are measured alternately ROUNDS times
-# (default 3) per case, and the median ratio is printed: single runs on a shared
+# (default 5) per case, and the median ratio is printed: single runs on a shared
 # 2-core machine vary by ±10 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,11 +64,7 @@ $3
 TOML
 }
 gateway_toml gw $gw "$(printf '[[agents]]\nhost = "h1"\nurl = "http://127.0.0.1:%s"\n' $api)"
-gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
-gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
 "$bin" gateway --config "$work/gw.toml" ${GW_WORKERS:+--set workers=$GW_WORKERS} --log-level error & gw_pid=$!; pids+=($gw_pid)
-"$bin" gateway --config "$work/fan.toml" --log-level error & fan_pid=$!; pids+=($fan_pid)
-"$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
 
 cat > "$work/nginx.conf" <<NGINX
 daemon off;
@@ -118,7 +114,7 @@ for path in processes nfvs/1; do
     read -r d d50 d99 dcpu <<<"$(run "http://127.0.0.1:$api/v1/$path" $c "$agent_pid")"
     row "GET $path" $c direct "$d" "$d50" "$d99" "$dcpu"
     ratios=()
-    for _ in $(seq "${ROUNDS:-3}"); do
+    for _ in $(seq "${ROUNDS:-5}"); do
       read -r n n50 n99 ncpu <<<"$(run "https://localhost:$ngx/v1/$path" $c "$ngx_workers")"
       read -r g g50 g99 gcpu <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$gw_pid" "$token")"
       row "GET $path" $c nginx "$n" "$n50" "$n99" "$ncpu"
@@ -132,8 +128,14 @@ for path in processes nfvs/1; do
 done
 echo "gateway RSS after the runs: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$gw_pid/status) MiB (peak $(awk '$1=="VmHWM:" {print int($2/1024)}' /proc/$gw_pid/status) MiB)"
 
+# Started only now: their health checks of 1,200 agents would disturb the rounds above.
+gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
+gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
+"$bin" gateway --config "$work/fan.toml" --log-level error & fan_pid=$!; pids+=($fan_pid)
+"$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
+
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0; else print v * 1000 }'; }
-sleep 6 # a health round over all 200 agents
+sleep 6 # the first health round over all agents
 read -r _ s50 s99 _ <<<"$(run "https://localhost:$fan/v1/hosts/a0/processes" 1 "$fan_pid" "$token")"
 read -r _ f50 f99 _ <<<"$(run "https://localhost:$fan/v1/cluster/processes" 1 "$fan_pid" "$token")"
 echo "single call p50 $s50 p99 $s99; fan-out over 200 agents p50 $f50 p99 $f99"
