@@ -36,6 +36,9 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 /// Read buffer growth, and the free space below which it grows before a read.
 const READ_CHUNK: usize = 8 * 1024;
 const MIN_READ: usize = 1024;
+/// Buffer capacity an idle connection may keep: one large answer (a metrics page) or
+/// request must not pin its size for the life of the connection.
+const KEPT_BUFFER: usize = 64 * 1024;
 
 type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
@@ -239,6 +242,9 @@ impl Conn {
         // Bytes after the answer were not asked for: the connection is out of step.
         let reusable = head.keep_alive && end == self.read.len();
         self.read.clear();
+        self.read.shrink_to(KEPT_BUFFER);
+        self.write.clear();
+        self.write.shrink_to(KEPT_BUFFER);
         Ok((Answer { status: head.status, headers: head.headers, body }, reusable))
     }
 

@@ -167,3 +167,18 @@ async fn an_idle_connection_the_agent_closed_is_not_taken() {
     exchange(&pool, &host, &Method::GET, b"").await.unwrap();
     assert_eq!((seen.recv().await.unwrap().0, seen.recv().await.unwrap().0), (0, 1));
 }
+
+#[tokio::test]
+async fn large_exchanges_leave_small_buffers() {
+    let size = 1 << 20;
+    let mut answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n").into_bytes();
+    answer.resize(answer.len() + size, b'a');
+    let (host, _) = fake_agent(vec![Step::Answer(vec![answer])]).await;
+    let pool = pool();
+    let body = format!("{{\"x\": \"{}\"}}", "b".repeat(size));
+    let (answer, reusable) = exchange(&pool, &host, &Method::PUT, body.as_bytes()).await.unwrap();
+    assert_eq!((answer.body.len(), reusable), (size, true));
+    let conn = pool.take(&host.url).expect("the connection is back in the pool");
+    let kept = (conn.read.capacity(), conn.write.capacity());
+    assert!(kept.0 <= KEPT_BUFFER && kept.1 <= KEPT_BUFFER, "{kept:?}");
+}
