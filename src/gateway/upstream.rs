@@ -1,6 +1,8 @@
-//! Requests to agents: one pooled keep-alive client, a deadline per request, and the
-//! retry rule — only GET/HEAD, only when the request never reached the agent (connect
-//! failure). A PUT/POST/DELETE runs an SPP command and must never run twice.
+//! Requests to agents: pooled keep-alive connections, a deadline per request, and the
+//! retry rules. A request goes again only when none of it reached the agent: a GET/HEAD
+//! whose connection could not be made, or any request refused by a pooled connection
+//! before its first byte was written. A written request is never sent again: a
+//! PUT/POST/DELETE runs an SPP command and must never run twice.
 
 use crate::gateway::hosts::Host;
 use crate::gateway::pool::{Failure, Outgoing, Pool};
