@@ -19,7 +19,7 @@ use std::time::Instant;
 use tracing::info;
 
 /// `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`, both non-empty.
-pub fn split_path(path: &str) -> Option<(&str, &str)> {
+fn split_path(path: &str) -> Option<(&str, &str)> {
     let (host, rest) = path.strip_prefix("/v1/hosts/")?.split_once('/')?;
     (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
 }
@@ -36,17 +36,15 @@ fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError>
     Ok(host)
 }
 
-/// Serves a request whose path `split_path` accepts.
-pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Response {
+/// Serves a request for `/v1/hosts/{host}/{rest}`; any other request comes back, unserved.
+pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, Request> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
-    let Some((name, rest)) = split_path(path) else {
-        return GatewayError::NoRoute(path.to_owned()).into_response();
-    };
+    let Some((name, rest)) = split_path(path) else { return Err(Request::from_parts(parts, body)) };
     let principal = match guard::check(&gateway, &parts.headers, &parts.method, path).await {
         Ok(principal) => principal,
-        Err(refusal) => return refusal,
+        Err(refusal) => return Ok(refusal),
     };
     let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
     let (response, label) = match forward(&gateway, &name, rest, &parts, body).await {
@@ -63,7 +61,7 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Response {
             status = response.status().as_u16(), duration_ms = started.elapsed().as_millis() as u64,
             client = client.unwrap_or_default(), "mutating request");
     }
-    response
+    Ok(response)
 }
 
 async fn forward(

@@ -26,10 +26,9 @@ pub fn app(
     tower::service_fn(move |request: Request| {
         let (gateway, router) = (gateway.clone(), router.clone());
         async move {
-            if proxy::split_path(request.uri().path()).is_some() {
-                Ok(proxy::serve(gateway, request).await)
-            } else {
-                router.oneshot(request).await
+            match proxy::serve(gateway, request).await {
+                Ok(response) => Ok(response),
+                Err(request) => router.oneshot(request).await,
             }
         }
     })
