@@ -48,8 +48,9 @@ pub struct Conn {
     read: Vec<u8>,
     write: Vec<u8>,
     idle_since: Instant,
-    /// The pool's TLS generation when this connection was made.
-    generation: u64,
+    /// The pool's TLS generation when this connection was made; `None` for plain TCP,
+    /// which no TLS file affects.
+    generation: Option<u64>,
 }
 
 /// How an exchange failed.
@@ -91,12 +92,13 @@ impl Pool {
         Pool { connect_timeout, tls, generation: AtomicU64::new(0), idle: Mutex::default() }
     }
 
-    /// New TLS files: new connections use them, and connections made with the old ones
-    /// are closed once idle.
+    /// New TLS files: new connections use them, and TLS connections made with the old
+    /// ones are closed once idle. Plain TCP connections stay.
     pub fn set_tls(&self, tls: &rustls::ClientConfig) {
         *self.tls.lock() = tls_connector(tls);
         self.generation.fetch_add(1, Ordering::Relaxed);
-        self.idle.lock().clear();
+        let mut idle = self.idle.lock();
+        idle.values_mut().for_each(|conns| conns.retain(|c| c.generation.is_none()));
     }
 
     /// An idle connection to `host` that is still open, or a new one.
@@ -123,8 +125,8 @@ impl Pool {
     }
 
     async fn connect(&self, base: &Uri) -> Result<Box<Conn>, String> {
-        let generation = self.generation.load(Ordering::Relaxed);
         let tls = (base.scheme_str() == Some("https")).then(|| self.tls.lock().clone());
+        let generation = tls.is_some().then(|| self.generation.load(Ordering::Relaxed));
         let host = base.host().unwrap_or_default();
         let port = base.port_u16().unwrap_or(if tls.is_some() { 443 } else { 80 });
         // An IPv6 address comes bracketed in a URI, and without brackets to a resolver.
@@ -147,7 +149,7 @@ impl Pool {
 
     /// Returns a connection after an exchange that left it reusable.
     pub fn put(&self, host: &Host, mut conn: Box<Conn>) {
-        if conn.generation != self.generation.load(Ordering::Relaxed) {
+        if conn.generation.is_some_and(|g| g != self.generation.load(Ordering::Relaxed)) {
             return;
         }
         conn.idle_since = Instant::now();

@@ -182,3 +182,14 @@ async fn large_exchanges_leave_small_buffers() {
     let kept = (conn.read.capacity(), conn.write.capacity());
     assert!(kept.0 <= KEPT_BUFFER && kept.1 <= KEPT_BUFFER, "{kept:?}");
 }
+
+#[tokio::test]
+async fn new_tls_files_leave_plain_connections_open() {
+    let ok = || writes(&[b"HTTP/1.1 204 No Content\r\n\r\n"]);
+    let (host, mut seen) = fake_agent(vec![ok(), ok()]).await;
+    let pool = pool();
+    exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+    pool.set_tls(&crate::tls::client_config(&Default::default()).unwrap());
+    exchange(&pool, &host, &Method::GET, b"").await.unwrap();
+    assert_eq!((seen.recv().await.unwrap().0, seen.recv().await.unwrap().0), (0, 0));
+}
