@@ -175,7 +175,15 @@ async fn answer_all(
 ) {
     let mut buf = Vec::new();
     loop {
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4) else {
+        let complete = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).and_then(|end| {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let body_length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse::<usize>().expect("content length"));
+            (buf.len() >= end + body_length).then_some((head, end + body_length))
+        });
+        let Some((head, length)) = complete else {
             let mut chunk = [0; 4096];
             match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
@@ -183,21 +191,8 @@ async fn answer_all(
             }
             continue;
         };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let body_length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse::<usize>().expect("content length"));
-        if buf.len() < end + body_length {
-            let mut chunk = [0; 4096];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            continue;
-        }
         let line = head.lines().next().unwrap_or_default().to_owned();
-        buf.drain(..end + body_length);
+        buf.drain(..length);
         if line != "get /v1/processes http/1.1" {
             log.lock().push((connection, line));
         }
