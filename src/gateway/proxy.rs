@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::info;
 
-/// `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`, both non-empty.
+/// `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`; `{rest}` may be empty (the agent's `/v1/`).
 fn split_path(path: &str) -> Option<(&str, &str)> {
     let (host, rest) = path.strip_prefix("/v1/hosts/")?.split_once('/')?;
-    (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
+    (!host.is_empty()).then_some((host, rest))
 }
 
 /// Resolves a host name from a path to a usable host.
@@ -121,9 +121,8 @@ mod tests {
     fn proxied_paths() {
         assert_eq!(split_path("/v1/hosts/h1/nfvs/1"), Some(("h1", "nfvs/1")));
         assert_eq!(split_path("/v1/hosts/h1/processes"), Some(("h1", "processes")));
-        for other in
-            ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts/h1/", "/v1/hosts//processes", "/v1/cluster/processes"]
-        {
+        assert_eq!(split_path("/v1/hosts/h1/"), Some(("h1", "")));
+        for other in ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts//processes", "/v1/cluster/processes"] {
             assert_eq!(split_path(other), None, "{other}");
         }
     }
@@ -132,6 +131,7 @@ mod tests {
     fn agent_paths() {
         assert_eq!(target("nfvs/1", None), "/v1/nfvs/1");
         assert_eq!(target("nfvs/1", Some("a=b")), "/v1/nfvs/1?a=b");
+        assert_eq!(target("", None), "/v1/");
         assert_eq!(target("metrics", Some("x")), "/metrics?x");
     }
 }
