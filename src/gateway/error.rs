@@ -17,6 +17,8 @@ pub enum GatewayError {
     Upstream { host: String, source: UpstreamError },
     #[error("Request entity too large.")]
     PayloadTooLarge,
+    #[error("invalid request body: {0}")]
+    BrokenBody(String),
     #[error(
         "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)"
     )]
@@ -26,7 +28,7 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BadHostName(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadHostName(_) | GatewayError::BrokenBody(_) => StatusCode::BAD_REQUEST,
             GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { source, .. } => source.status(),

@@ -109,7 +109,18 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(GatewayError::PayloadTooLarge),
-        Err(_) => Ok(Bytes::new()),
+        // A malformed or cut-off body is not the body the client sent: nothing goes to
+        // the agent. A client that is gone never reads the answer.
+        Err(e) => Err(GatewayError::BrokenBody(body_error(&*e))),
+    }
+}
+
+/// Why a request body could not be read: the HTTP decoder's reason for a malformed one.
+fn body_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes = std::iter::successors(Some(error), |e| e.source());
+    match causes.find_map(|e| e.downcast_ref::<std::io::Error>()) {
+        Some(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => io.to_string(),
+        _ => "the client stopped sending it midway".to_owned(),
     }
 }
 
