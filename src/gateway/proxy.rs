@@ -1,6 +1,6 @@
-//! `ANY /v1/hosts/{host}/{rest...}` → the agent's `/v1/{rest...}`: method, query, body
-//! and content type go through; the agent's status, content type and body come back
-//! unchanged. A host that is down fails at once with its last error.
+//! `ANY /v1/hosts/{host}/{rest...}` → the agent's `/v1/{rest...}`: method, query, body,
+//! content type and credentials go through; the agent's status, content type and body
+//! come back unchanged. A host that is down fails at once with its last error.
 //!
 //! This route carries nearly all the traffic, so it is served ahead of the router
 //! (`routes::app`): matching, extractors and boxed layers cost more than the rest of the
