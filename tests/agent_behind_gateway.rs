@@ -35,8 +35,8 @@ fn https_client(pki: &Pki, client_cert: Option<&str>) -> HttpsClient {
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
-/// Status and body of one request with a bearer token.
-async fn call(client: &HttpsClient, method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
+/// Status, challenge and body of one request with a bearer token.
+async fn call(client: &HttpsClient, method: &str, url: &str, token: &str, body: &str) -> Seen {
     let request = axum::http::Request::builder()
         .method(method)
         .uri(url)
@@ -46,8 +46,20 @@ async fn call(client: &HttpsClient, method: &str, url: &str, token: &str, body: 
         .expect("request");
     let response = client.request(request).await.expect("answer");
     let status = response.status().as_u16();
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().expect("ASCII").to_owned());
     let body = response.into_body().collect().await.expect("body").to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    Seen { status, challenge, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+#[derive(Debug, PartialEq)]
+struct Seen {
+    status: u16,
+    challenge: Option<String>,
+    body: String,
+}
+
+fn seen(status: u16, body: &str) -> Seen {
+    Seen { status, challenge: None, body: body.to_owned() }
 }
 
 /// An `[auth]` section trusting the ES256 public keys `kids` (files `<kid>.pub` in `dir`).
@@ -130,21 +142,21 @@ async fn the_callers_token_reaches_an_agent_with_auth_and_mtls() {
 
     let admin = token(dir, "shared", "spp:admin");
     let expected = call(&as_gateway, "GET", &direct("processes"), &admin, "").await;
-    assert_eq!(expected, (200, r#"[{"type": "primary"}]"#.to_owned()));
+    assert_eq!(expected, seen(200, r#"[{"type": "primary"}]"#));
     assert_eq!(call(&client, "GET", &via("processes"), &admin, "").await, expected);
     let start = r#"{"action": "start"}"#;
-    assert_eq!(call(&client, "PUT", &via("primary/forward"), &admin, start).await, (204, String::new()));
+    assert_eq!(call(&client, "PUT", &via("primary/forward"), &admin, start).await, seen(204, ""));
     assert_eq!(primary.received(), ["forward"], "the PUT took effect");
 
     // A token only the gateway trusts: the agent refuses it, as it does when asked directly.
     let unknown_to_agent = token(dir, "gateway-only", "spp:admin");
     let refused = call(&as_gateway, "PUT", &direct("primary/forward"), &unknown_to_agent, start).await;
-    assert_eq!(refused.0, 401, "{refused:?}");
+    assert_eq!((refused.status, refused.challenge.is_some()), (401, true), "{refused:?}");
     assert_eq!(call(&client, "PUT", &via("primary/forward"), &unknown_to_agent, start).await, refused);
     // A read-only token may not write, at either.
     let reader = token(dir, "shared", "spp:read");
     let forbidden = call(&as_gateway, "PUT", &direct("primary/forward"), &reader, start).await;
-    assert_eq!(forbidden.0, 403, "{forbidden:?}");
-    assert_eq!(call(&client, "PUT", &via("primary/forward"), &reader, start).await.0, 403);
+    assert_eq!(forbidden.status, 403, "{forbidden:?}");
+    assert_eq!(call(&client, "PUT", &via("primary/forward"), &reader, start).await.status, 403);
     assert_eq!(primary.received(), ["forward"], "nothing refused ran");
 }

@@ -6,15 +6,16 @@
 //! buffer each time, for a connection that only ever carries one request at a time from
 //! one task. Parsing stays with `httparse`, the parser hyper uses.
 
-use axum::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::io::Write;
 
 /// Request headers of the client that go on to the agent: the credentials too, so that
 /// an agent with its own auth checks the same token.
 const FORWARDED: [HeaderName; 3] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION];
-/// Answer headers of the agent that go back to the client.
-const RETURNED: [HeaderName; 2] = [CONTENT_TYPE, ALLOW];
+/// Answer headers of the agent that go back to the client: a 401 of an agent's own auth
+/// keeps its challenge (RFC 9110 §11.6.1).
+const RETURNED: [HeaderName; 3] = [CONTENT_TYPE, ALLOW, WWW_AUTHENTICATE];
 /// An answer head with more headers than this is refused.
 const MAX_HEADERS: usize = 64;
 
@@ -249,6 +250,11 @@ mod tests {
             head("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, PUT\r\nContent-Length: 0\r\n\r\n", false);
         assert_eq!((h.status.as_u16(), h.framing), (405, Framing::Length(0)));
         assert_eq!(h.headers[ALLOW], "GET, PUT");
+        let h = head(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+            false,
+        );
+        assert_eq!(h.headers[WWW_AUTHENTICATE], "Bearer realm=\"x\"");
 
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false);
         assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, true));
