@@ -4,7 +4,7 @@
 
 use crate::dns::Dns;
 use crate::http::{Http, report};
-use crate::net::{Inside, Net, SWITCH};
+use crate::net::{self, Inside, Net, SWITCH};
 use crate::procs::{BIN, Proc};
 use crate::replica::{Replica, SERVICE};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,10 +41,7 @@ impl Fleet {
     pub fn start(hosts: u8) -> Result<Fleet, String> {
         let mut net = Net::create()
             .map_err(|e| format!("cannot create network namespaces (run as root, with iproute2): {e}"))?;
-        let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        // dnsmasq re-reads its records as `nobody` after a SIGHUP.
-        std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755))
-            .map_err(|e| format!("chmod temp dir: {e}"))?;
+        let dir = temp_dir()?;
         let mut agents = BTreeMap::new();
         for n in 1..=hosts {
             net.add_station(&host_name(n), n)?;
@@ -102,6 +99,22 @@ impl Fleet {
         let state = |n: &u8| if Some(*n) == down { "down" } else { "up" };
         self.listed.iter().map(|n| (host_name(*n), state(n).to_owned())).collect()
     }
+}
+
+/// Named after the run, so that the next run removes it if this one is killed.
+fn temp_dir() -> Result<tempfile::TempDir, String> {
+    let tmp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        if net::is_stale(&entry.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = tempfile::Builder::new().prefix(&format!("{}-", net::run_prefix())).tempdir_in(&tmp);
+    let dir = dir.map_err(|e| format!("temp dir: {e}"))?;
+    // dnsmasq re-reads its records as `nobody` after a SIGHUP.
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
+    Ok(dir)
 }
 
 fn start_agent(net: &Net, dir: &tempfile::TempDir, n: u8) -> Result<Proc, String> {

@@ -12,6 +12,7 @@ mod replica;
 
 use fleet::{DISCOVERY, Fleet, HEALTH, host_name};
 use http::{eventually, throughout};
+use replica::{Cluster, Replica};
 use std::time::Duration;
 
 /// Time for a probe or a discovery round to finish and for the scenario to see its
@@ -34,31 +35,42 @@ fn eight_hosts_behind_two_gateway_replicas() {
 
 /// Every listed host `up` in both inventories and its processes in both fan-outs.
 fn both_replicas_serve_every_host(fleet: &Fleet, when: &str, deadline: Duration) {
-    let expected = fleet.expected_hosts(None);
-    let count = expected.len();
-    eventually(&format!("{when}: replicas list all {count} hosts up"), deadline, || {
-        fleet.on_replicas(|r| same("hosts", r.hosts(&fleet.http)?, expected.clone()))
-    });
-    let every = cluster(&expected.keys().map(|h| (h.clone(), processes())).collect(), &[]);
+    let count = fleet.listed.len();
+    eventually(&format!("{when}: replicas list all {count} hosts up"), deadline, || inventories(fleet, None));
     eventually(&format!("{when}: fan-outs return all {count} hosts' processes"), deadline, || {
-        fleet.on_replicas(|r| same("cluster", r.cluster(&fleet.http)?, every.clone()))
+        fan_outs(fleet, None)
     });
 }
 
+/// Each replica lists the hosts in DNS, all `up` but `down`.
+fn inventories(fleet: &Fleet, down: Option<u8>) -> Result<(), String> {
+    let expected = fleet.expected_hosts(down);
+    fleet.on_replicas(|r| same("hosts", r.hosts(&fleet.http)?, expected.clone()))
+}
+
+/// Each replica's fan-out holds every other host's processes and `down` in `errors`.
+fn fan_outs(fleet: &Fleet, down: Option<u8>) -> Result<(), String> {
+    let hosts = fleet.listed.iter().filter(|n| Some(**n) != down);
+    let processes = hosts.map(|n| (host_name(*n), PROCESSES.map(str::to_owned).into())).collect();
+    let expected = Cluster { processes, errors: down.map(host_name).into_iter().collect() };
+    fleet.on_replicas(|r| same("cluster", r.cluster(&fleet.http)?, expected.clone()))
+}
+
+/// The agents hold the state: what one replica changed, the other reads.
 fn a_put_through_one_replica_is_seen_through_the_other(fleet: &Fleet) {
     let (a, b) = (&fleet.replicas[0], &fleet.replicas[1]);
     let host = host_name(2);
-    let status = |replica: &replica::Replica| -> String {
+    let status = |replica: &Replica| {
         let nfv = fleet.http.get(&replica.host_url(&host, "nfvs/1")).and_then(|a| a.json(200));
-        nfv.map(|n| n["status"].to_string()).unwrap_or_else(|e| panic!("GET nfvs/1 of {host}: {e}"))
+        nfv.map(|n| n["status"].clone()).unwrap_or_else(|e| panic!("GET {host} nfvs/1: {e}"))
     };
-    for (by, seen_by, action, after) in [(a, b, "start", "\"running\""), (b, a, "stop", "\"idling\"")] {
-        let body = if action == "start" { r#"{"action": "start"}"# } else { r#"{"action": "stop"}"# };
-        let before = status(seen_by);
-        let put = fleet.http.put(&by.host_url(&host, "nfvs/1/forward"), body);
-        assert_eq!(put.map(|p| p.status), Ok(204), "PUT {action} through {}", by.proc.name);
-        assert_ne!(before, after, "the nfv was already {after}");
-        assert_eq!(status(seen_by), after, "{action} through {} seen by {}", by.proc.name, seen_by.proc.name);
+    let start = (a, b, r#"{"action": "start"}"#, "idling", "running");
+    let stop = (b, a, r#"{"action": "stop"}"#, "running", "idling");
+    for (by, seen_by, body, before, after) in [start, stop] {
+        assert_eq!(status(seen_by), before, "{host} nfv 1 before the PUT");
+        let put = fleet.http.put(&by.host_url(&host, "nfvs/1/forward"), body).map(|p| p.status);
+        assert_eq!(put, Ok(204), "PUT {body} through {}", by.proc.name);
+        assert_eq!(status(seen_by), after, "PUT through {}, GET through {}", by.proc.name, seen_by.proc.name);
     }
     http::report("a PUT through either replica is seen through the other");
 }
@@ -89,44 +101,38 @@ fn dns_changes_add_and_remove_hosts(fleet: &mut Fleet) {
 /// a request for it fails at once with 503, and it comes back when the agent restarts.
 fn a_stopped_agent_is_down_listed_in_errors_then_back(fleet: &mut Fleet) {
     fleet.stop_agent(3).unwrap_or_else(|e| panic!("stopping host-3's agent: {e}"));
-    let down = fleet.expected_hosts(Some(3));
-    let both_down = || fleet.on_replicas(|r| same("hosts", r.hosts(&fleet.http)?, down.clone()));
-    eventually("host-3's agent exited: marked down by both replicas", HEALTH + SLACK, both_down);
-    throughout("host-3 stays listed as down across two discovery rounds", DISCOVERY * 2 + HEALTH, both_down);
-    let others = fleet.listed.iter().filter(|n| **n != 3).map(|n| (host_name(*n), processes())).collect();
-    let with_error = cluster(&others, &["host-3"]);
-    let down_fast = |r: &replica::Replica| match fleet.http.get(&r.host_url("host-3", "processes"))? {
+    let down = Some(3);
+    eventually("host-3's agent exited: marked down by both replicas", HEALTH + SLACK, || {
+        inventories(fleet, down)
+    });
+    throughout("host-3 stays listed as down across two discovery rounds", DISCOVERY * 2 + HEALTH, || {
+        fleet.on_replicas(|r| same("host-3", r.hosts(&fleet.http)?.remove("host-3"), Some("down".into())))
+    });
+    let refused_at_once = |r: &Replica| match fleet.http.get(&r.host_url("host-3", "processes"))? {
         answer if answer.status == 503 => Ok(()),
         answer => Err(format!("GET /v1/hosts/host-3/processes: {answer:?}, expected 503")),
     };
-    fleet
-        .on_replicas(|r| same("cluster", r.cluster(&fleet.http)?, with_error.clone()))
-        .and_then(|()| fleet.on_replicas(down_fast))
+    fan_outs(fleet, down)
+        .and_then(|()| fleet.on_replicas(refused_at_once))
         .unwrap_or_else(|e| panic!("fleet: with host-3 down: {e}"));
+    http::report("host-3 down: in the fan-outs' errors, 503 through both replicas");
     fleet.restart_agent(3).unwrap_or_else(|e| panic!("restarting host-3's agent: {e}"));
     both_replicas_serve_every_host(fleet, "host-3's agent restarted", HEALTH + 2 * SLACK);
 }
 
+/// Replica A dies; from the first request on, B answers for every host.
 fn with_one_replica_killed_the_other_serves_every_host(fleet: &mut Fleet) {
     let mut killed = fleet.replicas.remove(0);
     killed.proc.kill();
     assert!(fleet.http.get(&format!("{}/v1/hosts", killed.url)).is_err(), "replica A still answers");
-    both_replicas_serve_every_host(fleet, "replica A killed", Duration::ZERO);
-    throughout("replica B serves every host", HEALTH * 3, || {
-        fleet.on_replicas(|r| same("hosts", r.hosts(&fleet.http)?, fleet.expected_hosts(None)))?;
+    throughout("replica A killed: B lists, fans out to and proxies every host", HEALTH * 3, || {
+        inventories(fleet, None)?;
+        fan_outs(fleet, None)?;
         fleet.listed.iter().try_for_each(|n| {
             let url = fleet.replicas[0].host_url(&host_name(*n), "processes");
             fleet.http.get(&url)?.json(200).map(|_| ())
         })
     });
-}
-
-fn processes() -> Vec<String> {
-    PROCESSES.map(str::to_owned).into()
-}
-
-fn cluster(processes: &std::collections::BTreeMap<String, Vec<String>>, errors: &[&str]) -> replica::Cluster {
-    replica::Cluster { processes: processes.clone(), errors: errors.iter().map(|e| e.to_string()).collect() }
 }
 
 fn same<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {

@@ -25,10 +25,9 @@ impl Net {
     /// The switch namespace with its bridge, after removing what a killed run left.
     pub fn create() -> Result<Net, String> {
         sweep_stale();
-        let pid = std::process::id();
-        let slot = pid % 512;
+        let slot = std::process::id() % 512;
         let subnet = [198, 18 + (slot / 256) as u8, (slot % 256) as u8];
-        let mut net = Net { prefix: format!("{PREFIX}{pid}"), subnet, namespaces: Vec::new() };
+        let mut net = Net { prefix: run_prefix(), subnet, namespaces: Vec::new() };
         let switch = net.add_namespace("sw")?;
         ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"])?;
         ip(&["-n", &switch, "addr", "add", &net.cidr(SWITCH), "dev", "br0"])?;
@@ -133,12 +132,22 @@ fn sweep_stale() {
     let Ok(entries) = std::fs::read_dir("/run/netns") else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
-        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if !pid.is_empty() && !Path::new("/proc").join(&pid).exists() {
+        if is_stale(&name) {
             remove_namespace(&name);
         }
     }
+}
+
+/// `PREFIX<pid>…` of a process that no longer runs.
+pub fn is_stale(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(PREFIX) else { return false };
+    let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    !pid.is_empty() && !Path::new("/proc").join(&pid).exists()
+}
+
+/// What this run's names start with.
+pub fn run_prefix() -> String {
+    format!("{PREFIX}{}", std::process::id())
 }
 
 /// Runs `ip ARGS`; the error is its stderr.
