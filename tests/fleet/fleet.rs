@@ -6,16 +6,13 @@ use crate::dns::Dns;
 use crate::http::{Http, report};
 use crate::net::{self, Inside, Net, SWITCH};
 use crate::procs::{BIN, Proc};
-use crate::replica::{Replica, SERVICE};
+use crate::replica::{Replica, SERVICE, Timing};
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-/// The gateway's timing: health every 500 ms, discovery every second.
-pub const HEALTH: Duration = Duration::from_millis(500);
-pub const DISCOVERY: Duration = Duration::from_secs(1);
-const TIMING: &str =
-    "interval = \"1s\"\n[timeouts]\nconnect = \"300ms\"\nrequest = \"2s\"\nhealth_interval = \"500ms\"\n";
+/// The replicas' timing: short, so that the whole test takes seconds.
+pub const TIMING: Timing = Timing { health: Duration::from_millis(500), discovery: Duration::from_secs(1) };
 
 /// Field order is teardown order: back to our own namespace, then every process, then
 /// the namespaces, then the files.

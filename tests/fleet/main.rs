@@ -10,11 +10,13 @@ mod net;
 mod procs;
 mod replica;
 
-use fleet::{DISCOVERY, Fleet, HEALTH, host_name};
+use fleet::{Fleet, TIMING, host_name};
 use http::{eventually, throughout};
 use replica::{Cluster, Replica};
 use std::time::Duration;
 
+const HEALTH: Duration = TIMING.health;
+const DISCOVERY: Duration = TIMING.discovery;
 /// Time for a probe or a discovery round to finish and for the scenario to see its
 /// result, on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(1);

@@ -7,9 +7,17 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::time::Duration;
 
 /// The name every agent is listed under, like a headless Service's.
 pub const SERVICE: &str = "spp-agents.fleet.test";
+
+/// How often a replica checks each agent and asks DNS.
+#[derive(Clone, Copy)]
+pub struct Timing {
+    pub health: Duration,
+    pub discovery: Duration,
+}
 
 pub struct Replica {
     pub proc: Proc,
@@ -25,18 +33,21 @@ pub struct Cluster {
 }
 
 impl Replica {
-    /// `spp-ctl gateway` in `ns`, listening on `address:8443`, discovering [`SERVICE`].
+    /// `spp-ctl gateway` in `ns`, listening on `address:8443`, discovering [`SERVICE`]
+    /// every `discovery` and checking each agent's health every `health`.
     pub fn start(
         ns: &str,
         dir: &Path,
         name: &str,
         address: Ipv4Addr,
-        timing: &str,
+        timing: Timing,
     ) -> Result<Replica, String> {
         let config = dir.join(format!("{name}.toml"));
+        let (health, discovery) = (timing.health.as_millis(), timing.discovery.as_millis());
         let text = format!(
             "listen = \"{address}:8443\"\ninsecure_plaintext = true\n[auth]\nmode = \"none\"\n\
-             [discovery]\ndns = \"{SERVICE}\"\nport = 7777\nscheme = \"http\"\n{timing}\
+             [discovery]\ndns = \"{SERVICE}\"\nport = 7777\nscheme = \"http\"\ninterval = \"{discovery}ms\"\n\
+             [timeouts]\nconnect = \"300ms\"\nrequest = \"2s\"\nhealth_interval = \"{health}ms\"\n\
              [fanout]\ndeadline = \"2s\"\n[limits]\ndrain = \"0s\"\ngrace = \"1s\"\n"
         );
         std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
