@@ -30,6 +30,7 @@ impl Net {
         let mut net = Net { prefix: run_prefix(), subnet, namespaces: Vec::new() };
         let switch = net.add_namespace("sw")?;
         ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"])?;
+        no_link_local(&switch, "br0")?;
         ip(&["-n", &switch, "addr", "add", &net.cidr(SWITCH), "dev", "br0"])?;
         ip(&["-n", &switch, "link", "set", "br0", "up"])?;
         Ok(net)
@@ -54,6 +55,8 @@ impl Net {
         let switch = self.namespace("sw");
         let port = format!("v{n}");
         ip(&["-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns])?;
+        no_link_local(&switch, &port)?;
+        no_link_local(&ns, "eth0")?;
         ip(&["-n", &switch, "link", "set", &port, "master", "br0", "up"])?;
         ip(&["-n", &ns, "addr", "add", &self.cidr(n), "dev", "eth0"])?;
         ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
@@ -68,13 +71,19 @@ impl Net {
         Ok(ns)
     }
 
-    /// `ip netns exec` mounts `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf`, so the
-    /// gateway's getaddrinfo asks `server` and nothing else.
+    /// `ip netns exec` mounts each file of `/etc/netns/NS/` over its namesake in `/etc`,
+    /// so the gateway's getaddrinfo asks `server` and nothing else.
     pub fn set_resolver(&self, ns: &str, server: Ipv4Addr) -> Result<(), String> {
         let dir = etc_dir(ns);
+        let files = [
+            ("resolv.conf", format!("nameserver {server}\noptions timeout:1 attempts:2\n")),
+            ("nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n".to_owned()),
+        ];
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let text = format!("nameserver {server}\noptions timeout:1 attempts:2\n");
-        std::fs::write(dir.join("resolv.conf"), text).map_err(|e| format!("{}: {e}", dir.display()))
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).map_err(|e| format!("{}/{name}: {e}", dir.display()))?;
+        }
+        Ok(())
     }
 
     /// Moves the calling thread (only it) into the switch namespace until the guard drops.
@@ -102,6 +111,11 @@ impl Drop for Inside {
     fn drop(&mut self) {
         let _ = move_into_link_name_space(self.home.as_fd(), Some(LinkNameSpaceType::Network));
     }
+}
+
+/// No IPv6 link-local address either: 198.18.0.0/15 is all the fleet's links carry.
+fn no_link_local(ns: &str, link: &str) -> Result<(), String> {
+    ip(&["-n", ns, "link", "set", link, "addrgenmode", "none"])
 }
 
 fn enter(path: &Path) -> Result<(), String> {
