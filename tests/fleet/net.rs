@@ -113,8 +113,12 @@ impl Drop for Inside {
     }
 }
 
-/// No IPv6 link-local address either: 198.18.0.0/15 is all the fleet's links carry.
+/// No IPv6 link-local address either: 198.18.0.0/15 is all the fleet's links carry (a
+/// kernel without IPv6 makes none, and refuses the setting).
 fn no_link_local(ns: &str, link: &str) -> Result<(), String> {
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        return Ok(());
+    }
     ip(&["-n", ns, "link", "set", link, "addrgenmode", "none"])
 }
 
