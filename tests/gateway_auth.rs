@@ -383,7 +383,10 @@ async fn remote_jwks_refetches_once_per_interval_and_survives_the_provider() {
         let claims = json!({"sub": "x", "scope": "spp:read", "exp": now() + 60});
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
     };
-    for t in (0..50).map(|i| signed_by_a(format!("bogus-{i}"))) {
+    // Signed beforehand: in a debug build signing 50 tokens can take longer than the
+    // interval, which would let a second refetch through.
+    let flood: Vec<String> = (0..50).map(|i| signed_by_a(format!("bogus-{i}"))).collect();
+    for t in flood {
         assert_eq!(get(t).await, 401);
     }
     assert_eq!(provider.fetches.load(Ordering::SeqCst), 3, "50 unknown kids, one fetch");
