@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::gateway::{TestGateway, agents_toml, with_auth};
-use common::jwt::Issuer;
-use common::{TestAgent, test_config};
+use common::TestAgent;
+use common::jwt::{Issuer, call};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -50,21 +49,12 @@ fn audit_events(keep: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-async fn call(url: &str, method: Method, token: Option<&str>) -> u16 {
-    let mut request = reqwest::Client::new().request(method, url);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    request.body("{\"action\": \"start\"}").send().await.expect("answered").status().as_u16()
-}
-
 #[tokio::test]
 async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
     capture();
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let auth = issuer.auth_toml();
-    let gateway = TestGateway::start(&with_auth(&agents_toml(&[("gw-audit", agent.addrs.api)]), &auth)).await;
+    let gateway = issuer.gateway(&[("gw-audit", agent.addrs.api)]).await;
     let reader = issuer.token("reader", "spp:read", None);
     let limited = issuer.token("limited", "spp:write", Some("other-*"));
     let writer = issuer.token("writer", "spp:write", None);
@@ -84,7 +74,11 @@ async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
         (Method::POST, gateway.url("/v1/nothing"), None, 404),
     ];
     for (method, url, token, status) in cases {
-        assert_eq!(call(&url, method.clone(), token.map(String::as_str)).await, status, "{method} {url}");
+        assert_eq!(
+            call(&url, method.clone(), token.map(String::as_str)).await.status,
+            status,
+            "{method} {url}"
+        );
     }
     let put = "/v1/hosts/gw-audit/nfvs/1/forward";
     assert_eq!(
@@ -112,12 +106,7 @@ async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
 async fn d5_the_agent_audits_every_mutation_allowed_or_refused() {
     capture();
     let issuer = Issuer::new();
-    let config = spp_ctl::agent::AgentConfig {
-        host_name: "storage-audit".into(),
-        auth: Some(issuer.agent_auth()),
-        ..test_config()
-    };
-    let agent = TestAgent::start_with(config).await;
+    let agent = issuer.agent("storage-audit").await;
     let reader = issuer.token("reader", "spp:read", None);
     let limited = issuer.token("limited", "spp:admin", Some("compute-*"));
     let writer = issuer.token("writer", "spp:write", Some("storage-*"));
@@ -131,7 +120,11 @@ async fn d5_the_agent_audits_every_mutation_allowed_or_refused() {
         (Method::GET, None, 401),
         (Method::GET, Some(&writer), 405),
     ] {
-        assert_eq!(call(&forward, method.clone(), token.map(String::as_str)).await, status, "{method}");
+        assert_eq!(
+            call(&forward, method.clone(), token.map(String::as_str)).await.status,
+            status,
+            "{method}"
+        );
     }
     let put = "/v1/nfvs/1/forward";
     assert_eq!(
@@ -151,11 +144,10 @@ async fn d7_a_refused_60_kb_path_is_logged_cut_short() {
     capture();
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let auth = issuer.auth_toml();
-    let gateway = TestGateway::start(&with_auth(&agents_toml(&[("h1", agent.addrs.api)]), &auth)).await;
+    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
     let long = format!("/v1/hosts/h1/{}", "z".repeat(60_000));
-    assert_eq!(call(&gateway.url(&long), Method::PUT, None).await, 401);
-    assert_eq!(call(&gateway.url(&long), Method::GET, None).await, 401);
+    assert_eq!(call(&gateway.url(&long), Method::PUT, None).await.status, 401);
+    assert_eq!(call(&gateway.url(&long), Method::GET, None).await.status, 401);
     let shown = format!("/v1/hosts/h1/{}...", "z".repeat(64 - "/v1/hosts/h1/".len()));
     assert_eq!(audit_events(|f| f["path"] == shown.as_str()).len(), 1, "the PUT's audit event");
     let lines = log_lines();

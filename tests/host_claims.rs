@@ -4,38 +4,15 @@
 
 mod common;
 
-use common::gateway::{TestGateway, agents_toml, with_auth};
-use common::jwt::Issuer;
-use common::{TestAgent, test_config};
+use common::TestAgent;
+use common::jwt::{Issuer, call};
 use reqwest::Method;
-use std::time::Duration;
-
-struct Seen {
-    status: u16,
-    challenge: Option<String>,
-    body: String,
-}
-
-async fn call(url: &str, method: Method, token: Option<&str>) -> Seen {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let mut request = http.request(method, url);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = request.send().await.expect("answered within 10 s");
-    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
-    Seen { status: response.status().as_u16(), challenge, body: response.text().await.unwrap() }
-}
-
-async fn gateway(issuer: &Issuer, agents: &[(&str, std::net::SocketAddr)]) -> TestGateway {
-    TestGateway::start(&with_auth(&agents_toml(agents), &issuer.auth_toml())).await
-}
 
 #[tokio::test]
 async fn d1_an_encoded_host_is_checked_as_the_host_it_reaches() {
     let issuer = Issuer::new();
     let (one, two) = (TestAgent::start().await, TestAgent::start().await);
-    let gateway = gateway(&issuer, &[("compute-1", one.addrs.api), ("compute-2", two.addrs.api)]).await;
+    let gateway = issuer.gateway(&[("compute-1", one.addrs.api), ("compute-2", two.addrs.api)]).await;
     let star_32 = issuer.token("mallory", "spp:admin", Some("*32"));
     for (method, path) in [
         (Method::GET, "/v1/hosts/compute-%32/processes"),
@@ -64,7 +41,7 @@ async fn d1_an_encoded_host_is_checked_as_the_host_it_reaches() {
 async fn d1_a_segment_that_is_not_a_host_name_is_400_before_the_token_is_looked_at() {
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let gateway = gateway(&issuer, &[("h1", agent.addrs.api)]).await;
+    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
     let expected = |shown: &str| {
         format!(
             "invalid host name \"{shown}\": expected dot-separated labels of [A-Za-z0-9_-]{{1,63}}, at most 253 bytes"
@@ -88,7 +65,7 @@ async fn d1_a_segment_that_is_not_a_host_name_is_400_before_the_token_is_looked_
 async fn d2_a_60000_character_host_is_refused_at_once_whatever_the_patterns() {
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let gateway = gateway(&issuer, &[("h1", agent.addrs.api)]).await;
+    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
     let token = issuer.token("mallory", "spp:admin", Some("*a*a*a*c,*a*a*a*a*a*a*a*a*a*b"));
     let huge = "a".repeat(60_000);
     for path in [format!("/v1/hosts/{huge}/nfvs/1/forward"), format!("/v1/hosts/{huge}")] {
@@ -114,7 +91,7 @@ async fn d2_a_60000_character_host_is_refused_at_once_whatever_the_patterns() {
 async fn d7_a_huge_or_hostile_key_id_comes_back_cut_and_escaped() {
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let gateway = gateway(&issuer, &[("h1", agent.addrs.api)]).await;
+    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
     let url = gateway.url("/v1/hosts/h1/processes");
     let long = issuer.token_with_kid("x", "spp:read", None, &"k".repeat(10_000));
     let seen = call(&url, Method::GET, Some(&long)).await;
@@ -141,12 +118,7 @@ async fn d7_a_huge_or_hostile_key_id_comes_back_cut_and_escaped() {
 #[tokio::test]
 async fn d3_the_agent_holds_the_hosts_claim_to_its_own_name() {
     let issuer = Issuer::new();
-    let config = spp_ctl::agent::AgentConfig {
-        host_name: "storage-9".into(),
-        auth: Some(issuer.agent_auth()),
-        ..test_config()
-    };
-    let agent = TestAgent::start_with(config).await;
+    let agent = issuer.agent("storage-9").await;
     let info = call(&agent.url("/info"), Method::GET, None).await;
     assert!(info.body.contains(r#""host": "storage-9""#), "{}", info.body);
     let elsewhere = issuer.token("alice", "spp:admin", Some("compute-1"));
