@@ -6,6 +6,7 @@
 mod common;
 
 use common::TestAgent;
+use common::gateway::TestGateway;
 use common::jwt::{Issuer, call};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -49,12 +50,26 @@ fn audit_events(keep: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
+/// Log capture on, and a gateway with JWT auth in front of an agent named `host`.
+async fn gateway_in_front_of(host: &str) -> (Issuer, TestGateway, TestAgent) {
     capture();
     let issuer = Issuer::new();
     let agent = TestAgent::start().await;
-    let gateway = issuer.gateway(&[("gw-audit", agent.addrs.api)]).await;
+    let gateway = issuer.gateway(&[(host, agent.addrs.api)]).await;
+    (issuer, gateway, agent)
+}
+
+/// Sends each `(method, url, token)` and checks the status it gets.
+async fn send_all<const N: usize>(cases: [(Method, String, Option<&String>, u16); N]) {
+    for (method, url, token, status) in cases {
+        let seen = call(&url, method.clone(), token.map(String::as_str)).await;
+        assert_eq!(seen.status, status, "{method} {url}");
+    }
+}
+
+#[tokio::test]
+async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
+    let (issuer, gateway, _agent) = gateway_in_front_of("gw-audit").await;
     let reader = issuer.token("reader", "spp:read", None);
     let limited = issuer.token("limited", "spp:write", Some("other-*"));
     let writer = issuer.token("writer", "spp:write", None);
@@ -73,13 +88,7 @@ async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
         (Method::POST, gateway.url("/v1/cluster/processes"), Some(&writer), 405),
         (Method::POST, gateway.url("/v1/nothing"), None, 404),
     ];
-    for (method, url, token, status) in cases {
-        assert_eq!(
-            call(&url, method.clone(), token.map(String::as_str)).await.status,
-            status,
-            "{method} {url}"
-        );
-    }
+    send_all(cases).await;
     let put = "/v1/hosts/gw-audit/nfvs/1/forward";
     assert_eq!(
         audit_events(|f| {
@@ -111,21 +120,16 @@ async fn d5_the_agent_audits_every_mutation_allowed_or_refused() {
     let limited = issuer.token("limited", "spp:admin", Some("compute-*"));
     let writer = issuer.token("writer", "spp:write", Some("storage-*"));
     let forward = agent.url("/v1/nfvs/1/forward");
-    for (method, token, status) in [
-        (Method::PUT, None, 401),
-        (Method::PUT, Some(&reader), 403),
-        (Method::PUT, Some(&limited), 403),
-        (Method::PUT, Some(&writer), 404),
-        (Method::POST, Some(&writer), 405),
-        (Method::GET, None, 401),
-        (Method::GET, Some(&writer), 405),
-    ] {
-        assert_eq!(
-            call(&forward, method.clone(), token.map(String::as_str)).await.status,
-            status,
-            "{method}"
-        );
-    }
+    send_all([
+        (Method::PUT, forward.clone(), None, 401),
+        (Method::PUT, forward.clone(), Some(&reader), 403),
+        (Method::PUT, forward.clone(), Some(&limited), 403),
+        (Method::PUT, forward.clone(), Some(&writer), 404),
+        (Method::POST, forward.clone(), Some(&writer), 405),
+        (Method::GET, forward.clone(), None, 401),
+        (Method::GET, forward.clone(), Some(&writer), 405),
+    ])
+    .await;
     let put = "/v1/nfvs/1/forward";
     assert_eq!(
         audit_events(|f| f["host"] == "storage-audit"),
@@ -141,10 +145,7 @@ async fn d5_the_agent_audits_every_mutation_allowed_or_refused() {
 
 #[tokio::test]
 async fn d7_a_refused_60_kb_path_is_logged_cut_short() {
-    capture();
-    let issuer = Issuer::new();
-    let agent = TestAgent::start().await;
-    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
+    let (_issuer, gateway, _agent) = gateway_in_front_of("h1").await;
     let long = format!("/v1/hosts/h1/{}", "z".repeat(60_000));
     assert_eq!(call(&gateway.url(&long), Method::PUT, None).await.status, 401);
     assert_eq!(call(&gateway.url(&long), Method::GET, None).await.status, 401);
