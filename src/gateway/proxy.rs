@@ -7,7 +7,7 @@
 //! gateway's own work per request. `{host}` is decoded once (`host_path`); `{rest}` goes
 //! to the agent as it came, undecoded.
 
-use crate::audit::Note;
+use crate::audit::{Note, is_mutating};
 use crate::echo::echo;
 use crate::gateway::error::GatewayError;
 use crate::gateway::host_path::decode_host;
@@ -60,8 +60,10 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, 
         Err(error) => (error.into_response(), &*name),
     };
     gateway.metrics.observe_request(label, &parts.method, response.status(), started.elapsed());
-    Note { sub: Some(principal.sub), host: Some(name), reason: Note::ALLOWED }
-        .attach(&parts.method, &mut response);
+    if is_mutating(&parts.method) {
+        let host = Some(name.into_owned());
+        Note { sub: Some(principal.sub), host, reason: Note::ALLOWED }.attach(&parts.method, &mut response);
+    }
     Ok(response)
 }
 
