@@ -81,6 +81,7 @@ async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
         (Method::PUT, gateway.url("/v1/hosts/gw%20audit/nfvs/1/forward"), Some(&writer), 400),
         (Method::PUT, forward.clone(), Some(&writer), 404),
         (Method::DELETE, gateway.url("/v1/hosts/gw-audit/vfs/2"), Some(&writer), 404),
+        (Method::DELETE, gateway.url("/v1/hosts/gw-aud%69t/vfs/2"), Some(&writer), 404),
         (Method::GET, forward.clone(), None, 401),
         (Method::GET, forward.clone(), Some(&writer), 405),
         (Method::DELETE, gateway.url("/v1/hosts/gw-audit"), Some(&reader), 403),
@@ -102,6 +103,8 @@ async fn d5_the_gateway_audits_every_mutation_allowed_or_refused() {
             json!([null, null, "bad_host_name", "PUT", "/v1/hosts/gw%20audit/nfvs/1/forward", 400]),
             json!(["writer", "gw-audit", "allowed", "PUT", put, 404]),
             json!(["writer", "gw-audit", "allowed", "DELETE", "/v1/hosts/gw-audit/vfs/2", 404]),
+            // The host as decoded and routed; the path as sent.
+            json!(["writer", "gw-audit", "allowed", "DELETE", "/v1/hosts/gw-aud%69t/vfs/2", 404]),
             json!(["reader", "gw-audit", "scope", "DELETE", "/v1/hosts/gw-audit", 403]),
             json!(["writer", "gw-audit", "allowed", "POST", "/v1/hosts/gw-audit", 405]),
             json!(["writer", null, "allowed", "POST", "/v1/cluster/processes", 405]),
