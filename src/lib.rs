@@ -5,8 +5,10 @@
 //! Pieces used by more than one role sit at the top level.
 
 pub mod agent;
+pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod echo;
 pub mod gateway;
 pub mod http_server;
 pub mod logging;

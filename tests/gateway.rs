@@ -97,7 +97,10 @@ async fn unknown_and_malformed_hosts_and_routes() {
     let seen = send(&http, Method::GET, &gateway.url("/v1/hosts/a%20b/processes"), None).await;
     assert_eq!(
         (seen.status, seen.body.as_str()),
-        (400, "invalid host name \"a b\": expected [A-Za-z0-9._-]{1,253}")
+        (
+            400,
+            "invalid host name \"a b\": expected dot-separated labels of [A-Za-z0-9_-]{1,63}, at most 253 bytes"
+        )
     );
     let seen = send(&http, Method::GET, &gateway.url("/v1/processes"), None).await;
     assert_eq!(seen.status, 404);

@@ -124,7 +124,8 @@ pub async fn start(
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
     let routes = api::router(state).merge(scrape::routes(scraper));
     let routes = routes.layer(axum::middleware::from_fn_with_state(security.clone(), security::guard));
-    let app = api::finish(http_metrics::track(routes, metrics));
+    let routes = http_metrics::track(routes, metrics).layer(axum::middleware::from_fn(crate::audit::layer));
+    let app = api::finish(routes);
     tasks.spawn(security::reload_on_hangup(security.clone(), shutdown.clone()));
     tasks.spawn(http_server::serve(listeners.api, app, limits, security.tls.clone(), shutdown));
     Ok(RunningAgent { registry, addresses, tasks })

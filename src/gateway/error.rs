@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("invalid host name {0:?}: expected [A-Za-z0-9._-]{{1,253}}")]
+    /// The raw segment as `echo` quotes it.
+    #[error(
+        "invalid host name \"{0}\": expected dot-separated labels of [A-Za-z0-9_-]{{1,63}}, at most 253 bytes"
+    )]
     BadHostName(String),
     #[error("unknown host {0}")]
     UnknownHost(String),

@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod gateway;
+pub mod jwt;
 pub mod prometheus;
 
 use spp_ctl::agent::{self, AgentConfig, Listeners, Registry};
