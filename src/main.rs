@@ -58,6 +58,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         let addrs = running.addresses;
         sim::attach_default(reachable(addrs.primary), reachable(addrs.secondary), shutdown);
     }
+    spp_ctl::notify::ready();
     running.wait().await;
     Ok(())
 }
@@ -83,6 +84,7 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let source = gateway::reload::Source { path: args.config, overrides };
     let running =
         gateway::start(config, listener, metrics_listener, Some(source), shutdown::on_signals()).await?;
+    spp_ctl::notify::ready();
     running.wait().await;
     Ok(())
 }
