@@ -46,6 +46,8 @@ pub fn stopping() {
 /// restarts the service.
 async fn watchdog(every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
+    // After a stall, one late ping says as much as a burst of catch-up pings.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         send(&[NotifyState::Watchdog]);

@@ -26,6 +26,8 @@ impl Service {
         let mut child = Command::new(BIN)
             .args(args)
             .env("NOTIFY_SOCKET", &path)
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .envs(envs.iter().copied())
             .env_remove("RUST_LOG")
             .stderr(Stdio::piped())
@@ -57,17 +59,17 @@ impl Service {
         }
     }
 
-    fn watchdog_pings_within(&self, window: Duration) -> usize {
-        let deadline = Instant::now() + window;
+    /// The next message, which must be a watchdog ping; `None` after `wait`.
+    fn ping(&self, wait: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + wait;
         let mut buf = [0u8; 4096];
-        let mut pings = 0;
         while Instant::now() < deadline {
             if let Ok(n) = self.socket.recv(&mut buf) {
                 assert_eq!(&buf[..n], b"WATCHDOG=1\n", "only pings while nothing happens");
-                pings += 1;
+                return Some(Instant::now());
             }
         }
-        pings
+        None
     }
 
     fn signal(&self, name: &str) {
@@ -145,11 +147,16 @@ fn the_gateway_notifies_ready_reloading_and_stopping() {
 #[test]
 fn watchdog_pings_come_at_half_the_interval() {
     let dir = tempfile::tempdir().unwrap();
-    // 400 ms: pings every 200 ms, about 10 in two seconds.
-    let service = Service::start(AGENT, "api=", &[("WATCHDOG_USEC", "400000")], dir);
+    // 600 ms: a ping every 300 ms, so five gaps take 1.5 s (3 s at the full interval).
+    let service = Service::start(AGENT, "api=", &[("WATCHDOG_USEC", "600000")], dir);
     assert_eq!(service.next(), "READY=1\n");
-    let pings = service.watchdog_pings_within(Duration::from_secs(2));
-    assert!((5..=13).contains(&pings), "{pings} pings in 2 s at a 200 ms period");
+    let first = service.ping(Duration::from_secs(5)).expect("a first ping");
+    let pings: Vec<Instant> = (0..5).map(|_| service.ping(Duration::from_secs(5)).expect("a ping")).collect();
+    let five_gaps = pings[4] - first;
+    assert!(
+        Duration::from_millis(1400) <= five_gaps && five_gaps < Duration::from_millis(2700),
+        "five pings took {five_gaps:?} at a 300 ms period"
+    );
 }
 
 #[test]
@@ -157,5 +164,5 @@ fn without_a_watchdog_interval_nothing_pings() {
     let dir = tempfile::tempdir().unwrap();
     let service = Service::start(AGENT, "api=", &[], dir);
     assert_eq!(service.next(), "READY=1\n");
-    assert_eq!(service.watchdog_pings_within(Duration::from_millis(600)), 0);
+    assert_eq!(service.ping(Duration::from_millis(600)), None);
 }
