@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod http_server;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod proc_type;
 pub mod pyjson;
 pub mod shutdown;

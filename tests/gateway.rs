@@ -320,7 +320,7 @@ async fn inventory_reload_and_metrics() {
 
     let agent_metrics = send(&http, Method::GET, &gateway.url("/v1/hosts/h2/metrics"), None).await;
     assert_eq!(agent_metrics.status, 200);
-    assert!(agent_metrics.body.contains("spp_ctl_build_info{role=\"agent\""), "{}", agent_metrics.body);
+    assert!(agent_metrics.body.contains(",role=\"agent\",version=\""), "{}", agent_metrics.body);
 
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
@@ -329,7 +329,7 @@ async fn inventory_reload_and_metrics() {
         "spp_gateway_upstream_up{host=\"h2\"} 1",
         "spp_gateway_hosts{state=\"up\"} 1",
         "spp_gateway_auth_failures_total{reason=\"signature\"} 0",
-        "spp_ctl_build_info{role=\"gateway\",version=\"",
+        ",role=\"gateway\",version=\"",
     ] {
         assert!(metrics.contains(line), "missing {line:?} in:\n{metrics}");
     }

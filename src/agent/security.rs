@@ -94,7 +94,7 @@ pub async fn reload_on_hangup(security: Arc<Security>, shutdown: CancellationTok
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = hangup.recv() => security.reload().await,
+            _ = hangup.recv() => crate::notify::reloading(security.reload()).await,
         }
     }
 }

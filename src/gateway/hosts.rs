@@ -156,6 +156,11 @@ impl Hosts {
         self.len() == 0
     }
 
+    /// The entries one source set last.
+    pub fn entries(&self, source: Source) -> Vec<Entry> {
+        self.sources.lock().get(&source).cloned().unwrap_or_default()
+    }
+
     /// Replaces the entries of one source (`(name, url, base)`); static entries win over
     /// discovered ones of the same name. Hosts whose URL did not change keep their health.
     pub fn set_source(&self, source: Source, entries: Vec<Entry>) {

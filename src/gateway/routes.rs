@@ -48,17 +48,20 @@ fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
-    let router = api
-        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
-        .route("/readyz", get(readyz))
-        .fallback(no_route);
+    let router = api.merge(probes()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
     router.with_state(gateway)
 }
 
-/// `/metrics` alone, for the separate metrics listener.
+/// `/metrics` and the probes, for the separate metrics listener (no auth there).
 pub fn metrics_only(gateway: Arc<Gateway>) -> Router {
-    metrics_router().with_state(gateway)
+    metrics_router().merge(probes()).with_state(gateway)
+}
+
+fn probes() -> Router<Arc<Gateway>> {
+    Router::new()
+        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
+        .route("/readyz", get(readyz))
 }
 
 fn metrics_router() -> Router<Arc<Gateway>> {
