@@ -36,9 +36,8 @@ echo "== systemd-analyze verify"
 # keys and bad values, so any output counts as a failure.
 for unit in deploy/systemd/*.service; do
   out=$(unshare --mount sh -c 'mount -t tmpfs tmpfs /usr/local/bin && ln -s "$1" /usr/local/bin/spp-ctl &&
-        systemd-analyze verify "$2"' sh "$bin" "$unit" 2>&1) || fail "$unit: systemd-analyze verify failed"
-  [[ -z $out ]] || fail "$unit: $out"
-  echo "$unit verified"
+        systemd-analyze verify "$2"' sh "$bin" "$unit" 2>&1) && [[ -z $out ]] &&
+    echo "$unit verified" || fail "$unit: systemd-analyze verify: $out"
 done
 
 echo "== systemd-analyze security --offline=true"
