@@ -25,6 +25,9 @@ for unit in spp-ctl-agent spp-ctl-gateway; do
   check "$unit is active" is "$unit" ActiveState active
 done
 check "agent API serves" status 200 http://127.0.0.1:7777/v1/processes
+# The sandbox keeps the host name readable: GET /info reports it without --host-name.
+check "agent /info names the machine" \
+  bash -c '[[ $(curl -s http://127.0.0.1:7777/info) == *"\"host\": \"$(</proc/sys/kernel/hostname)\""* ]]'
 check "gateway TLS listener serves" status 200 --cacert /etc/spp-ctl/tls/ca.pem https://localhost:8443/healthz
 check "gateway metrics listener serves" status 200 http://127.0.0.1:9477/metrics
 if [[ $METRICS == yes ]]; then
@@ -33,6 +36,11 @@ if [[ $METRICS == yes ]]; then
   done
   for path in healthz readyz; do
     check "gateway metrics listener /$path" status 200 "http://127.0.0.1:9477/$path"
+  done
+  # The sandbox must leave what process_* reads: /proc/self and the boot time in /proc/stat.
+  for port in 9478 9477; do
+    check "process_* metrics under the sandbox (:$port)" \
+      bash -c "curl -s http://127.0.0.1:$port/metrics | grep -Eq '^process_start_time_seconds [1-9]'"
   done
 fi
 

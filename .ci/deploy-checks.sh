@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Checks deploy/ and the Dockerfile's neighbours: systemd units (verify; security exposure
-# at most 3.0 for the gateway, 4.0 for the agent), Kubernetes manifests (kubernetes-validate
-# --strict against Kubernetes $K8S_VERSION, plus .ci/deploy_consistency.py), Prometheus
-# scrape configs (promtool), and that the shipped agent.env, gateway.toml files and the
-# minimal unit's command start the real binary. Run as root from the repository:
-#   bash .ci/deploy-checks.sh        (installs what it needs; exits non-zero on a failure)
+# Checks deploy/: systemd units (verify; security exposure at most 3.0 for the gateway,
+# 4.0 for the agent; run under a booted systemd by deploy-boot-test.sh), Kubernetes
+# manifests (kubernetes-validate --strict against Kubernetes $K8S_VERSION, and
+# deploy_consistency.py), Prometheus scrape configs (promtool), and that agent.env, both
+# gateway.toml files and the minimal unit's command start the real binary.
+# As root, from the repository: bash .ci/deploy-checks.sh [BINARY]
+# (default: target/debug/spp-ctl, built first). Installs what it needs; exits non-zero
+# on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +26,8 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 python3 -m pip show -q kubernetes-validate >/dev/null 2>&1 || python3 -m pip install --quiet "$KUBERNETES_VALIDATE"
-cargo build --quiet --locked --bin spp-ctl
-bin=$PWD/target/debug/spp-ctl
+if [[ -z ${1:-} ]]; then cargo build --quiet --locked --bin spp-ctl; fi
+bin=$(realpath "${1:-target/debug/spp-ctl}")
 
 failed=0
 fail() { echo "FAIL: $*"; failed=1; }
@@ -98,6 +100,9 @@ done
 
 echo "== the shipped configurations start the binary (private network namespace)"
 unshare --net bash .ci/deploy-run-checks.sh "$bin" || fail "the shipped configurations"
+
+echo "== the units under systemd (booted in a container)"
+bash .ci/deploy-boot-test.sh "$bin" || fail "the units under systemd"
 
 if ((failed)); then echo "deploy checks: FAILED"; exit 1; fi
 echo "deploy checks: ok"
