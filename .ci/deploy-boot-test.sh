@@ -62,7 +62,7 @@ timeout 300 systemd-nspawn --quiet --directory="$ROOTFS" --volatile=overlay --bo
   --bind-ro="$PWD/deploy/systemd/spp-ctl.sysusers.conf:/usr/lib/sysusers.d/spp-ctl.conf" \
   --bind-ro="$stage/spp-boot-test.service:/etc/systemd/system/spp-boot-test.service" \
   "${units[@]}" --bind="$stage/etc:/etc/spp-ctl" --bind="$stage/results:/results" \
-  >"$stage/console.log" 2>&1 || true
+  </dev/null >"$stage/console.log" 2>&1 || true
 
 if [[ ! -s $stage/results/log ]] || ! grep -q '^DONE' "$stage/results/log"; then
   echo "FAIL: the boot test did not finish; console:"; tail -40 "$stage/console.log"; exit 1
