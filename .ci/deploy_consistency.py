@@ -66,6 +66,19 @@ def container_ports(pod):
     return {p["name"]: p["containerPort"] for c in pod["containers"] for p in c.get("ports", [])}
 
 
+def check_secret_access(docs):
+    """A non-root pod reads its 0440 Secret files only through fsGroup."""
+    for kind, name in [("DaemonSet", "spp-agent"), ("Deployment", "spp-gateway")]:
+        pod = docs[(kind, name)][1]["spec"]["template"]["spec"]
+        context = pod.get("securityContext", {})
+        for volume in pod.get("volumes", []):
+            mode = volume.get("secret", {}).get("defaultMode", 0o644)
+            if "secret" in volume and not mode & 0o004:
+                group = context.get("runAsGroup")
+                check(group is not None and context.get("fsGroup") == group,
+                      f"{kind} {name}: Secret {volume['name']} (mode {mode:o}) unreadable without fsGroup")
+
+
 def check_scraping(docs):
     jobs = yaml.safe_load(PROM.read_text())["scrape_configs"]
     for kind, name in [("DaemonSet", "spp-agent"), ("Deployment", "spp-gateway")]:
@@ -125,6 +138,7 @@ def main():
     docs = load_manifests()
     check_kustomization(docs)
     check_scraping(docs)
+    check_secret_access(docs)
     check_gateway(docs, check_agent(docs))
     for failure in failures:
         print(f"deploy consistency: {failure}")
