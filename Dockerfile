@@ -7,6 +7,10 @@
 # The toolchain CI builds and tests with.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
+# The image has no .git: the revision for spp_ctl_build_info comes in as an argument,
+#   docker build --build-arg REVISION=$(git rev-parse --short HEAD) .
+ARG REVISION=unknown
+ENV SPP_CTL_REVISION=$REVISION
 COPY . .
 # The cache mounts keep downloaded crates and compiled dependencies between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
