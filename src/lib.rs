@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod auth;
 pub mod cli;
+pub mod file_watch;
 pub mod gateway;
 pub mod http_server;
 pub mod logging;

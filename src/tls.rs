@@ -42,6 +42,20 @@ pub struct ClientTlsFiles {
     pub client_key: Option<PathBuf>,
 }
 
+impl ServerTlsFiles {
+    /// Every file named, for the reload watcher.
+    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()].into_iter().flatten().cloned()
+    }
+}
+
+impl ClientTlsFiles {
+    /// Every file named, for the reload watcher.
+    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        [&self.ca, &self.client_cert, &self.client_key].into_iter().flatten().cloned()
+    }
+}
+
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
@@ -119,6 +133,11 @@ impl ReloadableServerConfig {
     pub fn load(files: ServerTlsFiles) -> Result<Self, String> {
         let config = server_config(&files)?;
         Ok(ReloadableServerConfig { files: RwLock::new(files), current: RwLock::new(config) })
+    }
+
+    /// The files in force.
+    pub fn files(&self) -> ServerTlsFiles {
+        self.files.read().clone()
     }
 
     pub fn current(&self) -> Arc<ServerConfig> {

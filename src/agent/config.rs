@@ -32,6 +32,8 @@ pub struct AgentConfig {
     pub tls: Option<crate::tls::ServerTlsFiles>,
     /// The `[auth]` section of `--auth-config` (off by default).
     pub auth: Option<crate::auth::AuthConfig>,
+    /// The `--auth-config` file, reread when it changes.
+    pub auth_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -51,6 +53,7 @@ impl Default for AgentConfig {
             scrape_timeout: Duration::from_secs(1),
             tls: None,
             auth: None,
+            auth_file: None,
         }
     }
 }
@@ -84,6 +87,7 @@ impl AgentConfig {
             scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
             tls: tls_files(args)?,
             auth: args.auth_config.as_deref().map(auth_section).transpose()?,
+            auth_file: args.auth_config.clone(),
         })
     }
 }

@@ -125,7 +125,7 @@ pub async fn start(
     let routes = api::router(state).merge(scrape::routes(scraper));
     let routes = routes.layer(axum::middleware::from_fn_with_state(security.clone(), security::guard));
     let app = api::finish(http_metrics::track(routes, metrics));
-    tasks.spawn(security::reload_on_hangup(security.clone(), shutdown.clone()));
+    tasks.spawn(security::reload_on_change(security.clone(), shutdown.clone()));
     tasks.spawn(http_server::serve(listeners.api, app, limits, security.tls.clone(), shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

@@ -52,6 +52,12 @@ impl AuthConfig {
     pub fn is_none(&self) -> bool {
         self.mode == "none"
     }
+
+    /// Every key file and CA named, for the reload watcher.
+    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        let keys = self.keys.iter().flat_map(|k| [&k.secret_file, &k.public_key_file, &k.jwks_file]);
+        keys.chain([&self.jwks_ca]).flatten().cloned()
+    }
 }
 
 /// Verified keys and the rules for one configuration.

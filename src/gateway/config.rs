@@ -148,6 +148,13 @@ pub struct DnsDiscovery {
 }
 
 impl GatewayConfig {
+    /// Every file the configuration names (certificates, keys, CAs), for the reload
+    /// watcher.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let tls = self.tls.iter().flat_map(|t| t.files());
+        tls.chain(self.upstream_tls.files()).chain(self.auth.files()).collect()
+    }
+
     pub fn load(path: &Path) -> Result<Self, String> {
         Self::load_with(path, &[])
     }

@@ -105,7 +105,7 @@ pub async fn start(
         tasks.spawn(discovery::run(gateway.clone(), dns, stop.clone()));
     }
     if let Some(source) = source {
-        tasks.spawn(reload::watch(gateway.clone(), source, Duration::from_secs(2), stop.clone()));
+        tasks.spawn(reload::watch(gateway.clone(), source, crate::file_watch::POLL, stop.clone()));
     }
     if gateway.verifier.is_none() {
         tasks.spawn(warn_open_every_minute(stop.clone()));
