@@ -111,8 +111,9 @@ pub fn auth_section(path: &std::path::Path) -> Result<crate::auth::AuthConfig, S
         auth: crate::auth::AuthConfig,
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--auth-config {}: {e}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).map_err(|e| format!("--auth-config {}: {}", path.display(), e.message()))?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        format!("--auth-config {}: {}", path.display(), crate::gateway::config::located(&text, &e))
+    })?;
     Ok(file.auth)
 }
 

@@ -63,9 +63,8 @@ pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
             }
             DecodingKey::from_secret(&secret).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        (None, Some(path)) => {
-            public_key(alg, &read(path)?).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        (None, Some(path)) => public_key(alg, &read(path)?)
+            .map_err(|e| format!("{}: {}", path.display(), explain(alg, &e, "public")))?,
         _ => {
             return Err(
                 "a key needs exactly one of secret_file, public_key_file, jwks_file, jwks_url".to_owned()
@@ -75,7 +74,26 @@ pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
     Ok(vec![Key { kid: source.kid.clone(), alg, key }])
 }
 
-fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, String> {
+/// Why a key file does not load, as a sentence with the fix: the library's own error
+/// (`InvalidKeyFormat`) says neither. `half` is "public" or "private".
+pub fn explain(alg: Algorithm, error: &jsonwebtoken::errors::Error, half: &str) -> String {
+    let family = match alg {
+        Algorithm::ES256 => "a P-256 EC",
+        Algorithm::ES384 => "a P-384 EC",
+        Algorithm::EdDSA => "an Ed25519",
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return error.to_string(),
+        _ => "an RSA",
+    };
+    match error.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => format!("{alg:?} does not take a {half} key"),
+        _ => format!(
+            "not {family} {half} key in PEM, which alg {alg:?} needs: check alg, and that the file \
+             holds the {half} key (openssl pkey -in KEY -pubout makes the public one)"
+        ),
+    }
+}
+
+fn public_key(alg: Algorithm, pem: &[u8]) -> jsonwebtoken::errors::Result<DecodingKey> {
     let key = match alg {
         Algorithm::RS256
         | Algorithm::RS384
@@ -85,9 +103,9 @@ fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, String> {
         | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
         Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
         Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-        other => return Err(format!("{other:?} is not a public-key algorithm")),
+        _ => return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
     };
-    key.map_err(|e| e.to_string())
+    key
 }
 
 /// The usable keys of a JWKS: each needs an algorithm, stated or implied by its type.

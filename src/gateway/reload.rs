@@ -57,7 +57,7 @@ async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Res
 }
 
 async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
-    let upstream_tls = crate::tls::client_config(&config.upstream_tls)?;
+    let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
         crate::tls::server_config(files)?;
         tls.reload(Some(files.clone()))?;
