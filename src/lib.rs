@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod file_watch;
 pub mod gateway;

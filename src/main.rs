@@ -45,6 +45,12 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
     let config = AgentConfig::from_args(&args).map_err(|e| anyhow!(e))?;
     logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
     let ip = resolve_ipv4(&args.bind_addr).await?;
+    if args.check {
+        let ports = [args.pri_port, args.sec_port, args.api_port].map(|port| SocketAddr::new(ip, port));
+        let summary = spp_ctl::check::agent(&config, ports).await.map_err(|e| anyhow!(e))?;
+        println!("spp-ctl agent: configuration is valid\n{summary}");
+        return Ok(());
+    }
     let listeners = Listeners {
         primary: bind(ip, args.pri_port, "primary").await?,
         secondary: bind(ip, args.sec_port, "secondary").await?,
@@ -72,6 +78,11 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         config.metrics_listen = Some(address("--metrics-listen", listen)?);
     }
     logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
+    if args.check {
+        let summary = spp_ctl::check::gateway(&config).await.map_err(|e| anyhow!(e))?;
+        println!("spp-ctl gateway: configuration {} is valid\n{summary}", args.config.display());
+        return Ok(());
+    }
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
     let metrics_listener = match config.metrics_listen {
