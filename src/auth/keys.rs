@@ -94,7 +94,7 @@ pub fn explain(alg: Algorithm, error: &jsonwebtoken::errors::Error, half: &str) 
 }
 
 fn public_key(alg: Algorithm, pem: &[u8]) -> jsonwebtoken::errors::Result<DecodingKey> {
-    let key = match alg {
+    match alg {
         Algorithm::RS256
         | Algorithm::RS384
         | Algorithm::RS512
@@ -103,9 +103,8 @@ fn public_key(alg: Algorithm, pem: &[u8]) -> jsonwebtoken::errors::Result<Decodi
         | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
         Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
         Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-        _ => return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
-    };
-    key
+        _ => Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
+    }
 }
 
 /// The usable keys of a JWKS: each needs an algorithm, stated or implied by its type.
