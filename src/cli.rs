@@ -49,7 +49,8 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
-    /// TOML configuration file (reloaded on SIGHUP and when it changes).
+    /// TOML configuration file (reloaded on SIGHUP and when it, or a file it names,
+    /// changes).
     #[arg(long, env = "SPP_CTL_GW_CONFIG")]
     pub config: std::path::PathBuf,
     /// Overrides `listen` of the file.
