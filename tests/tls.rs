@@ -136,6 +136,17 @@ struct Rotation {
     public: [std::path::PathBuf; 2],
 }
 
+impl Rotation {
+    /// The status of a GET of `url` with each token (or why it failed).
+    async fn statuses(&self, client: &HttpsClient, url: &str) -> Vec<Result<u16, String>> {
+        let mut seen = Vec::new();
+        for token in &self.tokens {
+            seen.push(get(client, url, Some(token)).await.map(|a| a.0));
+        }
+        seen
+    }
+}
+
 fn rotation(pki: &Pki) -> Rotation {
     let mint = |name: &str| {
         let (private, public) = jwt_key(pki.dir.path(), name, "ES256");
@@ -181,13 +192,7 @@ async fn d6_the_gateway_follows_key_and_certificate_files_changed_on_disk() {
     let port = gateway.addr.port();
     let client = https_client(&pki, None, false);
     let url = format!("https://localhost:{port}/v1/hosts/h1/processes");
-    let statuses = || async {
-        let mut seen = Vec::new();
-        for token in &keys.tokens {
-            seen.push(get(&client, &url, Some(token)).await.map(|a| a.0));
-        }
-        seen
-    };
+    let statuses = || keys.statuses(&client, &url);
     assert_eq!(statuses().await, [Ok(200), Ok(401)]);
 
     // Key a revoked by replacing the file, and a new certificate: no SIGHUP.
@@ -226,13 +231,7 @@ async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
     let port = agent.addrs.api.port();
     let client = https_client(&pki, None, false);
     let url = format!("https://localhost:{port}/v1/processes");
-    let statuses = || async {
-        let mut seen = Vec::new();
-        for token in &keys.tokens {
-            seen.push(get(&client, &url, Some(token)).await.map(|a| a.0));
-        }
-        seen
-    };
+    let statuses = || keys.statuses(&client, &url);
     assert_eq!(statuses().await, [Ok(200), Ok(401)]);
 
     replace(&keys.public[1], &pki.path("jwt.pub"));
