@@ -46,8 +46,8 @@ pub fn algorithm(name: &str) -> Result<Algorithm, String> {
 pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
     let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     if let Some(path) = &source.jwks_file {
-        let set: JwkSet =
-            serde_json::from_slice(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        let set: JwkSet = serde_json::from_slice(&read(path)?)
+            .map_err(|e| format!("{}: not a JSON Web Key Set ({e})", path.display()))?;
         return Ok(from_jwks(&set));
     }
     let alg =
