@@ -1,7 +1,8 @@
-//! Hot reload of the configuration on SIGHUP and when the file, or a certificate, key,
-//! CA or JWKS file it names, changes on disk (`file_watch`): the agent list, the listener's certificate, the certificates used towards
-//! agents, and the JWT keys. A file that does not validate is refused as a whole and the
-//! running configuration stays. Other keys (addresses, timeouts, limits) take a restart.
+//! Hot reload on SIGHUP and when the configuration file, or a certificate, key, CA or
+//! JWKS file it names, changes on disk (`file_watch`): the agent list, the listener's
+//! certificate, the certificates used towards agents, and the JWT keys. A file that does
+//! not validate is refused as a whole and the running configuration stays. Other keys
+//! (addresses, timeouts, limits) take a restart.
 
 use crate::file_watch::{self, Trigger};
 use crate::gateway::Gateway;
