@@ -22,6 +22,19 @@ pub struct Cli {
     pub agent: AgentArgs,
 }
 
+impl Cli {
+    /// The log format chosen for the role that runs (text for `token`).
+    pub fn log_format(&self) -> LogFormat {
+        match &self.command {
+            None => self.agent.log.log_format,
+            Some(Command::Agent(args)) => args.log.log_format,
+            Some(Command::Gateway(args)) => args.log.log_format,
+            Some(Command::Sim(args)) => args.log.log_format,
+            Some(Command::Token(_)) => LogFormat::Text,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the agent (the default): SPP ports and the REST API v1.
@@ -36,7 +49,8 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
-    /// TOML configuration file (reloaded on SIGHUP and when it changes).
+    /// TOML configuration file (reloaded on SIGHUP and when it, or a file it names,
+    /// changes).
     #[arg(long, env = "SPP_CTL_GW_CONFIG")]
     pub config: std::path::PathBuf,
     /// Overrides `listen` of the file.
@@ -49,6 +63,9 @@ pub struct GatewayArgs {
     /// from the environment as `SPP_CTL_GW__TIMEOUTS__REQUEST=5s`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Check the configuration and every file it names, print what would run, exit.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -124,6 +141,9 @@ pub struct AgentArgs {
     /// without DPDK.
     #[arg(long, env = "SPP_CTL_SIMULATE")]
     pub simulate: bool,
+    /// Check the flags and every file they name, print what would run, exit.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub log: LogArgs,
 }

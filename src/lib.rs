@@ -7,8 +7,10 @@
 pub mod agent;
 pub mod audit;
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod echo;
+pub mod file_watch;
 pub mod gateway;
 pub mod http_server;
 pub mod logging;

@@ -1,7 +1,9 @@
-//! Logging to stderr through `tracing`, as text or JSON lines.
+//! Logging to stderr through `tracing`, as text or JSON lines. Errors before logging
+//! starts (bad flags, a broken configuration) are printed in the same format.
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -10,8 +12,11 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber. `RUST_LOG` wins over `level` when set.
-pub fn init(format: LogFormat, level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) => filter(level)?,
+    };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
@@ -19,4 +24,48 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    Ok(())
+}
+
+/// A level (`info`) or a filter with targets (`spp_ctl=debug,hyper=warn`). A bare word
+/// that is no level is refused: the filter would read it as a target and log nothing.
+fn filter(level: &str) -> Result<EnvFilter, String> {
+    let bare = !level.contains(['=', ',', '[']);
+    if bare && level.parse::<LevelFilter>().is_err() {
+        return Err(format!(
+            "--log-level {level:?}: not a level; use off, error, warn, info, debug or trace \
+             (or a filter such as spp_ctl=debug)"
+        ));
+    }
+    EnvFilter::try_new(level).map_err(|e| format!("--log-level {level:?}: {e}"))
+}
+
+/// One error line on stderr before (or instead of) the subscriber, in `format`.
+pub fn print_error(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => eprintln!("spp-ctl: {message}"),
+        LogFormat::Json => {
+            let line = serde_json::json!({
+                "timestamp": humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
+                "level": "ERROR",
+                "fields": { "message": message },
+                "target": "spp_ctl",
+            });
+            eprintln!("{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn levels_and_filters_pass_and_unknown_words_do_not() {
+        for good in ["info", "DEBUG", "off", "spp_ctl=debug", "warn,spp_ctl::gateway=trace"] {
+            assert!(super::filter(good).is_ok(), "{good}");
+        }
+        for bad in ["verbose", "debgu", "spp_ctl=loud"] {
+            let error = super::filter(bad).unwrap_err();
+            assert!(error.starts_with(&format!("--log-level {bad:?}: ")), "{error}");
+        }
+    }
 }

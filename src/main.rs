@@ -12,19 +12,20 @@ use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = cli.log_format();
     spp_ctl::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
-        Err(e) => return fail(anyhow!(e).context("cannot start the async runtime")),
+        Err(e) => return fail(format, anyhow!(e).context("cannot start the async runtime")),
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+        Err(e) => fail(format, e),
     }
 }
 
-fn fail(e: anyhow::Error) -> ExitCode {
-    eprintln!("spp-ctl: {e:#}");
+fn fail(format: logging::LogFormat, e: anyhow::Error) -> ExitCode {
+    logging::print_error(format, &format!("{e:#}"));
     ExitCode::FAILURE
 }
 
@@ -32,12 +33,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Agent(Box::new(cli.agent))) {
         Command::Agent(args) => run_agent(*args).await,
         Command::Gateway(args) => run_gateway(args).await,
-        Command::Token(args) => {
-            println!("{}", spp_ctl::token::mint(&args)?);
-            Ok(())
-        }
+        Command::Token(args) => spp_ctl::token::run(&args),
         Command::Sim(args) => {
-            logging::init(logging::LogFormat::Text, "info");
+            logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
             sim::run(args, shutdown::on_signals()).await
         }
     }
@@ -45,8 +43,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
     let config = AgentConfig::from_args(&args).map_err(|e| anyhow!(e))?;
-    logging::init(args.log.log_format, &args.log.log_level);
+    logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
     let ip = resolve_ipv4(&args.bind_addr).await?;
+    if args.check {
+        let ports = [args.pri_port, args.sec_port, args.api_port].map(|port| SocketAddr::new(ip, port));
+        let summary = spp_ctl::check::agent(&config, ports).await.map_err(|e| anyhow!(e))?;
+        println!("spp-ctl agent: configuration is valid\n{summary}");
+        return Ok(());
+    }
     let listeners = Listeners {
         primary: bind(ip, args.pri_port, "primary").await?,
         secondary: bind(ip, args.sec_port, "secondary").await?,
@@ -75,7 +79,12 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
     if let Some(listen) = &args.metrics_listen {
         config.metrics_listen = Some(address("--metrics-listen", listen)?);
     }
-    logging::init(args.log.log_format, &args.log.log_level);
+    logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
+    if args.check {
+        let summary = spp_ctl::check::gateway(&config).await.map_err(|e| anyhow!(e))?;
+        println!("spp-ctl gateway: configuration {} is valid\n{summary}", args.config.display());
+        return Ok(());
+    }
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
     let metrics_listener = bind_metrics(config.metrics_listen).await?;

@@ -4,7 +4,10 @@
 //! gateway's connections to agents (custom CA, optional client certificate), and the
 //! expiry of a certificate for the metrics.
 
+mod explain;
+
 use parking_lot::RwLock;
+use rustls::client::WebPkiServerVerifier;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
@@ -42,6 +45,20 @@ pub struct ClientTlsFiles {
     pub client_key: Option<PathBuf>,
 }
 
+impl ServerTlsFiles {
+    /// Every file named, for the reload watcher.
+    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()].into_iter().flatten().cloned()
+    }
+}
+
+impl ClientTlsFiles {
+    /// Every file named, for the reload watcher.
+    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        [&self.ca, &self.client_cert, &self.client_key].into_iter().flatten().cloned()
+    }
+}
+
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
@@ -54,7 +71,9 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("{}: {e}", path.display()))
+    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+        format!("{}: no private key in PEM ({e}): give the key file, not the certificate", path.display())
+    })
 }
 
 fn roots(path: &Path) -> Result<Arc<RootCertStore>, String> {
@@ -81,7 +100,7 @@ pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String
     };
     let mut config = builder
         .with_single_cert(certificates(&files.cert)?, private_key(&files.key)?)
-        .map_err(|e| format!("{} / {}: {e}", files.cert.display(), files.key.display()))?;
+        .map_err(|e| explain::pair_error(&files.cert, &files.key, e))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -89,19 +108,35 @@ pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String
 /// A client configuration: the given CA (else no server is trusted), and a client
 /// certificate when both its files are given.
 pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, String> {
-    let store = match &files.ca {
-        Some(ca) => roots(ca)?,
-        None => Arc::new(RootCertStore::empty()),
+    client_config_for(files, "ca")
+}
+
+/// `client_config`; a refused server certificate names `ca_setting`, the key that sets
+/// the CA (`upstream_tls.ca`, `auth.jwks_ca`).
+pub fn client_config_for(
+    files: &ClientTlsFiles,
+    ca_setting: &'static str,
+) -> Result<Arc<ClientConfig>, String> {
+    // No CA is allowed: https to agents then fails, with a reason, until one is set.
+    let inner = match &files.ca {
+        Some(ca) => Some(
+            WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())
+                .build()
+                .map_err(|e| format!("{}: {e}", ca.display()))?,
+        ),
+        None => None,
     };
-    // An empty store is allowed: https to agents then fails until a CA is configured.
+    let ca = files.ca.as_ref().map(|ca| ca.display().to_string());
+    let verifier = explain::ExplainingVerifier { inner, provider: provider(), ca, ca_setting };
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| e.to_string())?
-        .with_root_certificates(store);
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
     let config = match (&files.client_cert, &files.client_key) {
         (Some(cert), Some(key)) => builder
             .with_client_auth_cert(certificates(cert)?, private_key(key)?)
-            .map_err(|e| format!("{}: {e}", cert.display()))?,
+            .map_err(|e| explain::pair_error(cert, key, e))?,
         (None, None) => builder.with_no_client_auth(),
         _ => return Err("client_cert and client_key go together".to_owned()),
     };
@@ -119,6 +154,11 @@ impl ReloadableServerConfig {
     pub fn load(files: ServerTlsFiles) -> Result<Self, String> {
         let config = server_config(&files)?;
         Ok(ReloadableServerConfig { files: RwLock::new(files), current: RwLock::new(config) })
+    }
+
+    /// The files in force.
+    pub fn files(&self) -> ServerTlsFiles {
+        self.files.read().clone()
     }
 
     pub fn current(&self) -> Arc<ServerConfig> {

@@ -38,12 +38,34 @@ pub struct TokenArgs {
     pub aud: Option<String>,
 }
 
+/// The scopes the gateway and the agent grant anything for.
+const KNOWN_SCOPES: [&str; 3] = ["spp:read", "spp:write", "spp:admin"];
+
+/// `spp-ctl token`: the token on stdout, a warning on stderr for each unknown scope.
+pub fn run(args: &TokenArgs) -> anyhow::Result<()> {
+    let token = mint(args)?;
+    for scope in unknown_scopes(&args.scope) {
+        eprintln!("spp-ctl: warning: scope {scope:?} grants nothing (known: {})", KNOWN_SCOPES.join(", "));
+    }
+    println!("{token}");
+    Ok(())
+}
+
+fn unknown_scopes(scope: &str) -> Vec<&str> {
+    scope.split_whitespace().filter(|s| !KNOWN_SCOPES.contains(s)).collect()
+}
+
 /// The compact JWT for `args`.
 pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
     let alg = crate::auth::keys::algorithm(&args.alg).map_err(|e| anyhow!(e))?;
     let ttl = humantime::parse_duration(&args.ttl).with_context(|| format!("--ttl {:?}", args.ttl))?;
+    if ttl.as_secs() == 0 {
+        bail!("--ttl {:?}: a token must live at least one second", args.ttl);
+    }
     let material = std::fs::read(&args.key).with_context(|| format!("--key {}", args.key.display()))?;
-    let key = encoding_key(alg, &material).with_context(|| format!("--key {}", args.key.display()))?;
+    let key = encoding_key(alg, &material).map_err(|e| {
+        anyhow!("--key {}: {}", args.key.display(), crate::auth::keys::explain(alg, &e, "private"))
+    })?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(args.sub));
@@ -64,7 +86,7 @@ pub fn mint(args: &TokenArgs) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(&header, &Value::Object(claims), &key)?)
 }
 
-fn encoding_key(alg: Algorithm, material: &[u8]) -> anyhow::Result<EncodingKey> {
+fn encoding_key(alg: Algorithm, material: &[u8]) -> jsonwebtoken::errors::Result<EncodingKey> {
     Ok(match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             let secret = material.strip_suffix(b"\n").unwrap_or(material);
@@ -78,6 +100,6 @@ fn encoding_key(alg: Algorithm, material: &[u8]) -> anyhow::Result<EncodingKey> 
         | Algorithm::PS512 => EncodingKey::from_rsa_pem(material)?,
         Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(material)?,
         Algorithm::EdDSA => EncodingKey::from_ed_pem(material)?,
-        other => bail!("cannot sign with {other:?}"),
+        _ => return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
     })
 }

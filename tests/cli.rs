@@ -1,6 +1,8 @@
 //! The real binary: flags, the original's command line, the demo mode, signals and exit
 //! codes.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -251,4 +253,245 @@ fn the_gateway_writes_an_audit_event_for_each_mutating_request() {
     assert!(fields["client"].as_str().unwrap().starts_with("127.0.0.1:"), "{fields}");
     assert_eq!(gateway.terminate().code(), Some(0));
     assert_eq!(agent.terminate().code(), Some(0));
+}
+
+/// Certificates, keys and a gateway file for the `--check` and error-text tests.
+struct Files {
+    pki: common::certs::Pki,
+}
+
+impl Files {
+    fn new() -> Self {
+        let pki = common::certs::Pki::new();
+        pki.server("gw");
+        pki.server("other");
+        common::certs::jwt_key(pki.dir.path(), "jwt", "ES256");
+        Files { pki }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.pki.path(name).display().to_string()
+    }
+
+    /// A gateway file with TLS from `cert`/`key` and JWT auth with `public_key`.
+    fn gateway(&self, listen: &str, cert: &str, key: &str, public_key: &str) -> String {
+        let file = self.pki.path("gateway.toml");
+        let text = format!(
+            "listen = \"{listen}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n[auth]\nmode = \"jwt\"\nissuer = \"me\"\n\
+             [[auth.keys]]\nalg = \"ES256\"\npublic_key_file = \"{}\"\n[[agents]]\nhost = \"h1\"\nurl = \"http://127.0.0.1:7777\"\n",
+            self.path(cert),
+            self.path(key),
+            self.path(public_key)
+        );
+        std::fs::write(&file, text).unwrap();
+        file.display().to_string()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn d16_gateway_check_validates_every_file_and_binds_nothing() {
+    let files = Files::new();
+    // The port is taken: a check that bound it would fail.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let config = files.gateway(&listen, "gw.pem", "gw.key", "jwt.pub");
+    let run = output(&["gateway", "--check", "--config", &config]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    for line in [
+        format!("spp-ctl gateway: configuration {config} is valid"),
+        format!("listen {listen} (TLS, certificate {})", files.path("gw.pem")),
+        "metrics on the main listener".to_owned(),
+        "auth jwt: 1 key source(s), issuer me, audience any".to_owned(),
+        "agent h1 http://127.0.0.1:7777".to_owned(),
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line:?} not in\n{stdout}");
+    }
+    for (cert, key, public, error) in [
+        (
+            "gw.pem",
+            "other.key",
+            "jwt.pub",
+            format!(
+                "{} is not the private key of the certificate in {}",
+                files.path("other.key"),
+                files.path("gw.pem")
+            ),
+        ),
+        (
+            "gw.pem",
+            "gw.key",
+            "jwt.key",
+            format!("{}: not a P-256 EC public key in PEM", files.path("jwt.key")),
+        ),
+        ("gw.key", "gw.key", "jwt.pub", format!("{}: no certificate found", files.path("gw.key"))),
+    ] {
+        let config = files.gateway(&listen, cert, key, public);
+        let run = output(&["gateway", "--check", "--config", &config]);
+        assert_eq!(run.status.code(), Some(1));
+        let stderr = text(&run.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&error), "{error:?} not in {stderr}");
+        assert!(!stderr.contains("KeyMismatch") && !stderr.contains("InvalidKeyFormat"), "{stderr}");
+    }
+}
+
+#[test]
+fn d16_agent_check_validates_tls_and_auth_files_and_binds_nothing() {
+    let files = Files::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let auth = files.pki.path("auth.toml");
+    let auth_text = |key: &str| {
+        format!("[auth]\n[[auth.keys]]\nalg = \"ES256\"\npublic_key_file = \"{}\"\n", files.path(key))
+    };
+    std::fs::write(&auth, auth_text("jwt.pub")).unwrap();
+    let (cert, key, auth_path) = (files.path("gw.pem"), files.path("gw.key"), auth.display().to_string());
+    let check = |key: &str| {
+        output(&[
+            "agent",
+            "--check",
+            "-b",
+            "127.0.0.1",
+            "-a",
+            &port,
+            "--host-name",
+            "storage-9",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            key,
+            "--auth-config",
+            &auth_path,
+        ])
+    };
+    let run = check(&key);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(
+        text(&run.stdout),
+        format!(
+            "spp-ctl agent: configuration is valid\nprimary port 127.0.0.1:5555, secondary port 127.0.0.1:6666\n\
+             API 127.0.0.1:{port} (TLS, certificate {cert})\nauth jwt: 1 key source(s), issuer any, audience any\n\
+             host name storage-9\n"
+        )
+    );
+    let run = check(&files.path("other.key"));
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).contains("is not the private key of the certificate"), "{}", text(&run.stderr));
+    std::fs::write(&auth, "[auth]\nkeys = 3\n").unwrap();
+    let run = check(&key);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        text(&run.stderr),
+        format!(
+            "spp-ctl: --auth-config {auth_path}: line 2, column 8: invalid type: integer `3`, expected a sequence\n"
+        )
+    );
+}
+
+#[test]
+fn d15_startup_errors_are_sentences_in_the_chosen_log_format() {
+    let files = Files::new();
+    // An unknown level is refused, not silently taken for a target.
+    let run = output(&["agent", "--log-level", "verbose", "-a", "0", "-p", "0", "-s", "0"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).starts_with("spp-ctl: --log-level \"verbose\": not a level"),
+        "{}",
+        text(&run.stderr)
+    );
+    // TOML errors name line and column; with --log-format json the error is a JSON line.
+    let config = files.pki.path("broken.toml");
+    std::fs::write(&config, "insecure_plaintext = true\n[limits]\nbody = \"big\"\n").unwrap();
+    let run = output(&["gateway", "--config", config.to_str().unwrap(), "--log-format", "json"]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("one JSON line");
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(
+        line["fields"]["message"],
+        format!("{}: line 3, column 8: invalid type: string \"big\", expected usize", config.display())
+    );
+    let run = output(&[
+        "gateway",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "limits.body=1",
+        "--set",
+        "limits.drain=3",
+    ]);
+    assert!(text(&run.stderr).contains("line 3, column 8"), "the file is at fault, not --set");
+    std::fs::write(&config, "insecure_plaintext = true\n[auth]\nmode = \"none\"\n").unwrap();
+    let run = output(&["gateway", "--config", config.to_str().unwrap(), "--set", "limits.body=big"]);
+    assert!(
+        text(&run.stderr).contains("--set limits.body=big (or SPP_CTL_GW__LIMITS__BODY): invalid type"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn d15_token_refuses_ttl_zero_and_warns_on_unknown_scopes() {
+    let files = Files::new();
+    let key = files.path("jwt.key");
+    let run = output(&["token", "--key", &key, "--sub", "ops", "--ttl", "0s"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(text(&run.stderr), "spp-ctl: --ttl \"0s\": a token must live at least one second\n");
+    let run = output(&["token", "--key", &key, "--sub", "ops", "--scope", "spp:read spp:wirte"]);
+    assert_eq!(run.status.code(), Some(0));
+    assert_eq!(
+        text(&run.stderr),
+        "spp-ctl: warning: scope \"spp:wirte\" grants nothing (known: spp:read, spp:write, spp:admin)\n"
+    );
+    assert_eq!(text(&run.stdout).trim().split('.').count(), 3, "the token is still printed");
+    let run = output(&["token", "--key", &files.path("jwt.pub"), "--sub", "ops"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).contains("not a P-256 EC private key in PEM"), "{}", text(&run.stderr));
+}
+
+/// Reads `child`'s stderr until a line contains `needle`.
+fn line_with(child: &mut Child, needle: &str) -> String {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let found = BufReader::new(stderr).lines().map_while(Result::ok).find(|l| l.contains(needle));
+    let _ = child.kill();
+    let _ = child.wait();
+    found.unwrap_or_else(|| panic!("no line with {needle:?}"))
+}
+
+#[test]
+fn d15_sim_takes_log_flags_and_warns_on_a_refused_connection() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    let mut sim = Command::new(BIN)
+        .args(["sim", "-p", &port, "--primary", "--log-format", "json", "--log-level", "warn"])
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line: serde_json::Value = serde_json::from_str(&line_with(&mut sim, "controller")).unwrap();
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["fields"]["message"], "cannot connect to the controller; retrying every second");
+}
+
+#[test]
+fn d15_the_gateway_logs_no_rust_debug_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\ninsecure_plaintext = true\n[auth]\nmode = \"none\"\n")
+        .unwrap();
+    let mut gateway = Command::new(BIN)
+        .args(["gateway", "--config", config.to_str().unwrap(), "--log-format", "json"])
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(&line_with(&mut gateway, "gateway listening")).unwrap();
+    assert_eq!(line["fields"]["metrics"], "on the main listener");
 }

@@ -112,6 +112,141 @@ async fn gateway_tls_reloads_certificates_without_dropping_connections() {
     assert!(metrics.contains("spp_ctl_tls_cert_expiry_timestamp_seconds 1924992000"), "{metrics}");
 }
 
+/// Polls `state` until it is `want`, failing after 10 s: files are looked at every 2 s.
+async fn until<T, F>(what: &str, want: T, mut state: impl FnMut() -> F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: std::future::Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = state().await;
+        if now == want {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: still {now:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Two ES256 signing keys `a` and `b`, `jwt.pub` holding a's public key, and a token
+/// from each.
+struct Rotation {
+    tokens: [String; 2],
+    public: [std::path::PathBuf; 2],
+}
+
+impl Rotation {
+    /// The status of a GET of `url` with each token (or why it failed).
+    async fn statuses(&self, client: &HttpsClient, url: &str) -> Vec<Result<u16, String>> {
+        let mut seen = Vec::new();
+        for token in &self.tokens {
+            seen.push(get(client, url, Some(token)).await.map(|a| a.0));
+        }
+        seen
+    }
+}
+
+fn rotation(pki: &Pki) -> Rotation {
+    let mint = |name: &str| {
+        let (private, public) = jwt_key(pki.dir.path(), name, "ES256");
+        let args = spp_ctl::token::TokenArgs {
+            key: private,
+            alg: "ES256".into(),
+            sub: "ops".into(),
+            scope: "spp:read".into(),
+            hosts: None,
+            ttl: "10m".into(),
+            kid: None,
+            iss: None,
+            aud: None,
+        };
+        (spp_ctl::token::mint(&args).unwrap(), public)
+    };
+    let ((a, a_pub), (b, b_pub)) = (mint("jwt-a"), mint("jwt-b"));
+    std::fs::copy(&a_pub, pki.path("jwt.pub")).unwrap();
+    Rotation { tokens: [a, b], public: [a_pub, b_pub] }
+}
+
+/// Replaces `to` the way tools do: write aside, rename over.
+fn replace(from: &std::path::Path, to: &std::path::Path) {
+    let aside = to.with_extension("new");
+    std::fs::copy(from, &aside).unwrap();
+    std::fs::rename(&aside, to).unwrap();
+}
+
+const JWT_AUTH: &str = "[auth]\nmode = \"jwt\"\n[[auth.keys]]\nalg = \"ES256\"\npublic_key_file = ";
+
+#[tokio::test]
+async fn d6_the_gateway_follows_key_and_certificate_files_changed_on_disk() {
+    let pki = Pki::new();
+    pki.server("gw");
+    let keys = rotation(&pki);
+    let agent = TestAgent::start().await;
+    let auth = format!("{JWT_AUTH}\"{}\"\n", pki.path("jwt.pub").display());
+    let gateway = TestGateway::start(&with_auth(
+        &format!("{}{}", agents_toml(&[("h1", agent.addrs.api)]), tls_section(&pki, "gw")),
+        &auth,
+    ))
+    .await;
+    let port = gateway.addr.port();
+    let client = https_client(&pki, None, false);
+    let url = format!("https://localhost:{port}/v1/hosts/h1/processes");
+    let statuses = || keys.statuses(&client, &url);
+    assert_eq!(statuses().await, [Ok(200), Ok(401)]);
+
+    // Key a revoked by replacing the file, and a new certificate: no SIGHUP.
+    replace(&keys.public[1], &pki.path("jwt.pub"));
+    let renewed = pki.server("gw");
+    until("key b in force", vec![Ok(401), Ok(200)], statuses).await;
+    until("the new certificate served", Ok(renewed), || served_certificate(&pki, port)).await;
+
+    // A broken key file is refused and the running keys stay.
+    std::fs::write(pki.path("jwt.pub"), "-----BEGIN PUBLIC KEY-----\nbroken\n-----END PUBLIC KEY-----\n")
+        .unwrap();
+    let refused = || async { gateway.running.metrics.config_reloads.with_label_values(&["error"]).get() };
+    until("the broken file refused", 1, refused).await;
+    assert_eq!(statuses().await, [Ok(401), Ok(200)]);
+}
+
+#[tokio::test]
+async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
+    let pki = Pki::new();
+    let keys = rotation(&pki);
+    let auth_file = pki.path("auth.toml");
+    let point_at = |public: &std::path::Path| {
+        std::fs::write(&auth_file, format!("{JWT_AUTH}\"{}\"\n", public.display())).unwrap()
+    };
+    point_at(&pki.path("jwt.pub"));
+    let auth = spp_ctl::agent::config::auth_section(&auth_file).unwrap();
+    pki.server("agent");
+    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let config = spp_ctl::agent::AgentConfig {
+        tls: Some(tls),
+        auth: Some(auth),
+        auth_file: Some(auth_file.clone()),
+        ..test_config()
+    };
+    let agent = TestAgent::start_on(config, common::bind().await).await;
+    let port = agent.addrs.api.port();
+    let client = https_client(&pki, None, false);
+    let url = format!("https://localhost:{port}/v1/processes");
+    let statuses = || keys.statuses(&client, &url);
+    assert_eq!(statuses().await, [Ok(200), Ok(401)]);
+
+    replace(&keys.public[1], &pki.path("jwt.pub"));
+    until("key b in force", vec![Ok(401), Ok(200)], statuses).await;
+    // The key file broken, then a new certificate: once that is served, the reload that
+    // read the broken key file has run, and refused it.
+    std::fs::write(pki.path("jwt.pub"), "not a key\n").unwrap();
+    let renewed = pki.server("agent");
+    until("the new certificate served", Ok(renewed), || served_certificate(&pki, port)).await;
+    assert_eq!(statuses().await, [Ok(401), Ok(200)]);
+    // --auth-config itself is reread: it now names key a's file.
+    point_at(&keys.public[0]);
+    until("key a in force again", vec![Ok(200), Ok(401)], statuses).await;
+}
+
 async fn tls_agent(pki: &Pki, client_ca: bool) -> TestAgent {
     pki.server("agent");
     let tls = ServerTlsFiles {

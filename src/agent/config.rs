@@ -34,6 +34,8 @@ pub struct AgentConfig {
     pub auth: Option<crate::auth::AuthConfig>,
     /// The plain listener of `/metrics` and the probes (`--metrics-addr`; off by default).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The `--auth-config` file, reread when it changes.
+    pub auth_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -54,6 +56,7 @@ impl Default for AgentConfig {
             tls: None,
             auth: None,
             metrics_addr: None,
+            auth_file: None,
         }
     }
 }
@@ -92,6 +95,7 @@ impl AgentConfig {
                 .as_deref()
                 .map(|raw| raw.parse().map_err(|e| format!("--metrics-addr {raw:?}: {e}")))
                 .transpose()?,
+            auth_file: args.auth_config.clone(),
         })
     }
 }
@@ -115,8 +119,9 @@ pub fn auth_section(path: &std::path::Path) -> Result<crate::auth::AuthConfig, S
         auth: crate::auth::AuthConfig,
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--auth-config {}: {e}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).map_err(|e| format!("--auth-config {}: {}", path.display(), e.message()))?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        format!("--auth-config {}: {}", path.display(), crate::gateway::config::located(&text, &e))
+    })?;
     Ok(file.auth)
 }
 

@@ -138,7 +138,7 @@ pub async fn start(
     let routes = routes.layer(axum::middleware::from_fn_with_state(security.clone(), security::guard));
     let routes = http_metrics::track(routes, metrics).layer(axum::middleware::from_fn(crate::audit::layer));
     let app = api::finish(routes);
-    tasks.spawn(security::reload_on_hangup(security.clone(), shutdown.clone()));
+    tasks.spawn(security::reload_on_change(security.clone(), shutdown.clone()));
     tasks.spawn(http_server::serve(listeners.api, app, limits, security.tls.clone(), shutdown));
     Ok(RunningAgent { registry, addresses, tasks })
 }

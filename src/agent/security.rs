@@ -1,26 +1,31 @@
 //! The agent's optional TLS and JWT auth (off by default, like the original): the same
 //! code as the gateway's. `/v1` needs a token when auth is on, and its `hosts` claim must
-//! cover the agent's own name; health, info and metrics stay open. SIGHUP rereads
-//! certificate and key files; broken files keep the old ones.
+//! cover the agent's own name; health, info and metrics stay open. SIGHUP, or a change on
+//! disk of any file in force (`file_watch`), rereads certificate, key and `--auth-config`
+//! files; broken files keep the old ones.
 
 use crate::agent::AgentConfig;
 use crate::audit::{Note, is_mutating};
 use crate::auth::guard::admit;
-use crate::auth::{Principal, Verifier};
+use crate::auth::{AuthConfig, Principal, Verifier};
+use crate::file_watch::{self, Trigger};
 use crate::tls::ReloadableServerConfig;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use parking_lot::RwLock;
+use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 pub struct Security {
     pub tls: Option<Arc<ReloadableServerConfig>>,
     pub verifier: Option<Verifier>,
-    auth: Option<crate::auth::AuthConfig>,
+    /// The `[auth]` section in force, and the file it is reread from.
+    auth: RwLock<Option<AuthConfig>>,
+    auth_file: Option<PathBuf>,
     /// This agent's name (`GET /info`): the host a token's `hosts` claim must cover.
     host_name: String,
 }
@@ -36,22 +41,42 @@ impl Security {
             Some(auth) => Some(Verifier::new(auth).await?),
             None => None,
         };
-        Ok(Security { tls, verifier, auth, host_name: config.host_name.clone() })
+        let auth_file = config.auth_file.clone().filter(|_| auth.is_some());
+        let host_name = config.host_name.clone();
+        Ok(Security { tls, verifier, auth: RwLock::new(auth), auth_file, host_name })
     }
 
-    /// Rereads TLS and key files; what fails to load keeps its old version.
-    pub async fn reload(&self) {
+    /// Every file in force: certificate, key, client CA, `--auth-config` and its keys.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self.auth.read().iter().flat_map(|a| a.files()).collect();
+        files.extend(self.auth_file.clone());
+        if let Some(tls) = &self.tls {
+            files.extend(tls.files().files());
+        }
+        files
+    }
+
+    /// Rereads TLS, `--auth-config` and key files; what fails to load keeps its old
+    /// version. `cause` is logged with the outcome.
+    pub async fn reload(&self, cause: &Trigger) {
         if let Some(tls) = &self.tls {
             match tls.reload(None) {
-                Ok(()) => info!("TLS certificate reloaded"),
-                Err(e) => error!(error = %e, "TLS reload refused; keeping the running certificate"),
+                Ok(()) => info!(%cause, "TLS certificate reloaded"),
+                Err(e) => error!(%cause, error = %e, "TLS reload refused; keeping the running certificate"),
             }
         }
-        if let (Some(verifier), Some(auth)) = (&self.verifier, &self.auth) {
-            match verifier.reload(auth).await {
-                Ok(()) => info!("JWT keys reloaded"),
-                Err(e) => error!(error = %e, "JWT key reload refused; keeping the running keys"),
-            }
+        let Some(verifier) = &self.verifier else { return };
+        let auth = match &self.auth_file {
+            Some(path) => crate::agent::config::auth_section(path),
+            None => self.auth.read().clone().ok_or_else(|| "no [auth] section".to_owned()),
+        };
+        let outcome = match auth {
+            Ok(auth) => verifier.reload(&auth).await.map(|()| *self.auth.write() = Some(auth)),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => info!(%cause, "JWT keys reloaded"),
+            Err(e) => error!(%cause, error = %e, "JWT key reload refused; keeping the running keys"),
         }
     }
 }
@@ -88,13 +113,15 @@ pub async fn guard(State(security): State<Arc<Security>>, request: Request, next
     response
 }
 
-/// Reloads on SIGHUP until `shutdown`.
-pub async fn reload_on_hangup(security: Arc<Security>, shutdown: CancellationToken) {
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = hangup.recv() => crate::notify::reloading(security.reload()).await,
+/// Reloads on SIGHUP and when a file in force changes, until `shutdown`.
+pub async fn reload_on_change(security: Arc<Security>, shutdown: CancellationToken) {
+    let files = security.files();
+    file_watch::run(files, file_watch::POLL, shutdown, |cause| {
+        let security = security.clone();
+        async move {
+            crate::notify::reloading(security.reload(&cause)).await;
+            Some(security.files())
         }
-    }
+    })
+    .await
 }

@@ -65,7 +65,7 @@ impl RemoteJwks {
         let response = tokio::time::timeout(Duration::from_secs(10), self.client.request(request))
             .await
             .map_err(|_| "JWKS fetch timed out".to_owned())?
-            .map_err(|e| format!("JWKS fetch failed: {e}"))?;
+            .map_err(|e| format!("JWKS fetch failed: {}", causes(&e)))?;
         if !response.status().is_success() {
             return Err(format!("JWKS fetch answered {}", response.status()));
         }
@@ -103,4 +103,16 @@ impl RemoteJwks {
             }
         }
     }
+}
+
+/// An error with its causes: the HTTP client's own text ("client error (Connect)") hides
+/// the one that tells what to do (an untrusted certificate, a refused connection).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }

@@ -47,8 +47,8 @@ pub fn algorithm(name: &str) -> Result<Algorithm, String> {
 pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
     let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     if let Some(path) = &source.jwks_file {
-        let set: JwkSet =
-            serde_json::from_slice(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        let set: JwkSet = serde_json::from_slice(&read(path)?)
+            .map_err(|e| format!("{}: not a JSON Web Key Set ({e})", path.display()))?;
         return Ok(from_jwks(&set));
     }
     let alg =
@@ -64,9 +64,8 @@ pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
             }
             DecodingKey::from_secret(&secret).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        (None, Some(path)) => {
-            public_key(alg, &read(path)?).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        (None, Some(path)) => public_key(alg, &read(path)?)
+            .map_err(|e| format!("{}: {}", path.display(), explain(alg, &e, "public")))?,
         _ => {
             return Err(
                 "a key needs exactly one of secret_file, public_key_file, jwks_file, jwks_url".to_owned()
@@ -76,8 +75,27 @@ pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
     Ok(vec![Key { kid: source.kid.clone(), alg, key }])
 }
 
-fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, String> {
-    let key = match alg {
+/// Why a key file does not load, as a sentence with the fix: the library's own error
+/// (`InvalidKeyFormat`) says neither. `half` is "public" or "private".
+pub fn explain(alg: Algorithm, error: &jsonwebtoken::errors::Error, half: &str) -> String {
+    let family = match alg {
+        Algorithm::ES256 => "a P-256 EC",
+        Algorithm::ES384 => "a P-384 EC",
+        Algorithm::EdDSA => "an Ed25519",
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return error.to_string(),
+        _ => "an RSA",
+    };
+    match error.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => format!("{alg:?} does not take a {half} key"),
+        _ => format!(
+            "not {family} {half} key in PEM, which alg {alg:?} needs: check alg, and that the file \
+             holds the {half} key (openssl pkey -in KEY -pubout makes the public one)"
+        ),
+    }
+}
+
+fn public_key(alg: Algorithm, pem: &[u8]) -> jsonwebtoken::errors::Result<DecodingKey> {
+    match alg {
         Algorithm::RS256
         | Algorithm::RS384
         | Algorithm::RS512
@@ -86,9 +104,8 @@ fn public_key(alg: Algorithm, pem: &[u8]) -> Result<DecodingKey, String> {
         | Algorithm::PS512 => DecodingKey::from_rsa_pem(pem),
         Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem),
         Algorithm::EdDSA => DecodingKey::from_ed_pem(pem),
-        other => return Err(format!("{other:?} is not a public-key algorithm")),
-    };
-    key.map_err(|e| e.to_string())
+        _ => Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
+    }
 }
 
 /// The usable keys of a JWKS: each needs an algorithm, stated or implied by its type.

@@ -148,6 +148,13 @@ pub struct DnsDiscovery {
 }
 
 impl GatewayConfig {
+    /// Every file the configuration names (certificates, keys, CAs), for the reload
+    /// watcher.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let tls = self.tls.iter().flat_map(|t| t.files());
+        tls.chain(self.upstream_tls.files()).chain(self.auth.files()).collect()
+    }
+
     pub fn load(path: &Path) -> Result<Self, String> {
         Self::load_with(path, &[])
     }
@@ -163,12 +170,18 @@ impl GatewayConfig {
     }
 
     fn parse_with(text: &str, overrides: &[(String, String)]) -> Result<Self, String> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| located(text, &e))?;
         for (key, value) in overrides {
             set(&mut table, key, value)?;
         }
-        let file: FileConfig = table.try_into().map_err(|e: toml::de::Error| e.message().to_owned())?;
-        Self::validate(file)
+        match FileConfig::deserialize(table) {
+            Ok(file) => Self::validate(file),
+            // Typed again from the text: only then does the error know its line.
+            Err(e) => Err(match toml::from_str::<FileConfig>(text) {
+                Err(in_file) => located(text, &in_file),
+                Ok(_) => culprit(text, overrides, e.message()),
+            }),
+        }
     }
 
     fn validate(file: FileConfig) -> Result<Self, String> {
@@ -253,11 +266,33 @@ pub fn overrides(
         .collect();
     all.sort();
     for flag in flags {
-        let (key, value) =
-            flag.split_once('=').ok_or_else(|| format!("--set {flag:?}: expected KEY=VALUE"))?;
+        let (key, value) = flag
+            .split_once('=')
+            .ok_or_else(|| format!("--set {flag:?}: expected KEY=VALUE, e.g. timeouts.request=5s"))?;
         all.push((key.to_owned(), value.to_owned()));
     }
     Ok(all)
+}
+
+/// A TOML error as `line L, column C: message`.
+pub fn located(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else { return error.message().to_owned() };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {}", error.message())
+}
+
+/// Names the first override after which the configuration no longer deserializes.
+fn culprit(text: &str, overrides: &[(String, String)], message: &str) -> String {
+    let Ok(mut table) = toml::from_str::<toml::Table>(text) else { return message.to_owned() };
+    for (key, value) in overrides {
+        if set(&mut table, key, value).is_ok() && FileConfig::deserialize(table.clone()).is_err() {
+            let variable = format!("SPP_CTL_GW__{}", key.to_ascii_uppercase().replace('.', "__"));
+            return format!("--set {key}={value} (or {variable}): {message}");
+        }
+    }
+    message.to_owned()
 }
 
 fn set(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> {
@@ -266,11 +301,11 @@ fn set(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> {
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
     let mut parts: Vec<&str> = key.split('.').collect();
-    let last = parts.pop().filter(|k| !k.is_empty()).ok_or_else(|| format!("override {key:?}: empty key"))?;
+    let last = parts.pop().filter(|k| !k.is_empty()).ok_or_else(|| format!("--set {key:?}: empty key"))?;
     let mut node = table;
     for part in parts {
         let entry = node.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        node = entry.as_table_mut().ok_or_else(|| format!("override {key:?}: {part} is not a section"))?;
+        node = entry.as_table_mut().ok_or_else(|| format!("--set {key}: {part} is not a section"))?;
     }
     node.insert(last.to_owned(), value);
     Ok(())
@@ -332,7 +367,10 @@ mod tests {
                 "agents.host: invalid host name \"a b\"",
             ),
             ("[[agents]]\nhost = \"a\"\nurl = \"ftp://x\"", "agents.url of a: "),
-            ("[limits]\nbogus = 1", "unknown field `bogus`"),
+            // d15: TOML errors name line and column.
+            ("[limits]\n  bogus = 1", "line 3, column 3: unknown field `bogus`"),
+            ("[limits]\nbody = \"big\"", "line 3, column 8: invalid type: string \"big\""),
+            ("[timeouts", "line 2, column 10: "),
         ] {
             let message =
                 GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n")).unwrap_err();
@@ -340,5 +378,29 @@ mod tests {
         }
         assert!(GatewayConfig::parse("").unwrap_err().starts_with("tls: missing"));
         assert!(GatewayConfig::parse("insecure_plaintext = true").unwrap_err().starts_with("auth: missing"));
+    }
+
+    #[test]
+    fn d15_overrides_name_the_key() {
+        let base = "insecure_plaintext = true\n[auth]\nmode = \"none\"\n";
+        let set = |flag: &str| {
+            let all = overrides(&[flag.to_owned()], std::iter::empty()).unwrap();
+            GatewayConfig::parse_with(base, &all).unwrap_err()
+        };
+        assert!(
+            set("limits.body=big").starts_with(
+                "--set limits.body=big (or SPP_CTL_GW__LIMITS__BODY): invalid type: string \"big\""
+            ),
+            "{}",
+            set("limits.body=big")
+        );
+        assert!(
+            set("limit.body=1")
+                .starts_with("--set limit.body=1 (or SPP_CTL_GW__LIMIT__BODY): unknown field `limit`")
+        );
+        assert!(
+            set("insecure_plaintext.x=1")
+                .starts_with("--set insecure_plaintext.x: insecure_plaintext is not")
+        );
     }
 }

@@ -76,7 +76,8 @@ pub async fn start(
     };
     let verifier =
         if config.auth.is_none() { None } else { Some(Verifier::new(&config.auth).await.map_err(invalid)?) };
-    let upstream_tls = crate::tls::client_config(&config.upstream_tls).map_err(invalid)?;
+    let upstream_tls =
+        crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
     let gateway = Arc::new(Gateway {
         clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
         hosts: Hosts::default(),
@@ -106,7 +107,7 @@ pub async fn start(
         tasks.spawn(discovery::run(gateway.clone(), dns, stop.clone()));
     }
     if let Some(source) = source {
-        tasks.spawn(reload::watch(gateway.clone(), source, Duration::from_secs(2), stop.clone()));
+        tasks.spawn(reload::watch(gateway.clone(), source, crate::file_watch::POLL, stop.clone()));
     }
     if gateway.verifier.is_none() {
         tasks.spawn(warn_open_every_minute(stop.clone()));
@@ -122,7 +123,8 @@ pub async fn start(
             stop,
         ));
     }
-    info!(%addr, metrics = ?metrics_addr, hosts = gateway.hosts.len(), "gateway listening");
+    let metrics = metrics_addr.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string());
+    info!(%addr, %metrics, hosts = gateway.hosts.len(), "gateway listening");
     Ok(RunningGateway { addr, metrics_addr, gateway, tasks })
 }
 

@@ -1,16 +1,17 @@
-//! Hot reload of the configuration file on SIGHUP and when its modification time
-//! changes: the agent list, the listener's certificate, the certificates used towards
-//! agents, and the JWT keys. A file that does not validate is refused as a whole and the
-//! running configuration stays. Other keys (addresses, timeouts, limits) take a restart.
+//! Hot reload on SIGHUP and when the configuration file, or a certificate, key, CA or
+//! JWKS file it names, changes on disk (`file_watch`): the agent list, the listener's
+//! certificate, the certificates used towards agents, and the JWT keys. A file that does
+//! not validate is refused as a whole and the running configuration stays. Other keys
+//! (addresses, timeouts, limits) take a restart.
 
+use crate::file_watch::{self, Trigger};
 use crate::gateway::Gateway;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::hosts::Source as HostSource;
 use crate::gateway::upstream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-use tokio::signal::unix::{SignalKind, signal};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -27,27 +28,37 @@ impl Source {
     }
 }
 
-/// Applies the configuration again (agents, TLS files, JWT keys); returns why it was
-/// refused. Everything is checked before anything is applied.
+/// Applies the configuration again (agents, TLS files, JWT keys), as on SIGHUP; returns
+/// why it was refused. Everything is checked before anything is applied.
 pub async fn reload(gateway: &Gateway, source: &Source) -> Result<(), String> {
+    reload_on(gateway, source, &Trigger::Hangup).await.map(|_| ())
+}
+
+/// `reload`, logging `trigger` with the outcome; returns the configuration applied.
+async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Result<GatewayConfig, String> {
     let path = &source.path;
     let outcome = match GatewayConfig::load_with(path, &source.overrides) {
-        Ok(config) => apply_all(gateway, &config).await,
+        Ok(config) => apply_all(gateway, &config).await.map(|()| config),
         Err(e) => Err(e),
     };
     let label = if outcome.is_ok() { "ok" } else { "error" };
     gateway.metrics.config_reloads.with_label_values(&[label]).inc();
     match &outcome {
-        Ok(()) => info!(path = %path.display(), hosts = gateway.hosts.len(), "configuration reloaded"),
-        Err(e) => {
-            error!(path = %path.display(), error = %e, "configuration refused; keeping the running one")
+        Ok(_) => {
+            info!(path = %path.display(), cause = %trigger, hosts = gateway.hosts.len(), "configuration reloaded")
         }
+        Err(e) => error!(
+            path = %path.display(),
+            cause = %trigger,
+            error = %e,
+            "configuration refused; keeping the running one"
+        ),
     }
     outcome
 }
 
 async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
-    let upstream_tls = crate::tls::client_config(&config.upstream_tls)?;
+    let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
         crate::tls::server_config(files)?;
         tls.reload(Some(files.clone()))?;
@@ -77,40 +88,24 @@ pub fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Reloads on SIGHUP and when the file changes (checked every `poll`).
-pub async fn watch(gateway: Arc<Gateway>, source: Source, poll: Duration, shutdown: CancellationToken) {
-    let path = source.path.clone();
-    let mut hangup = match signal(SignalKind::hangup()) {
-        Ok(signal) => Some(signal),
-        Err(e) => {
-            error!(error = %e, "cannot listen for SIGHUP; reloading on file changes only");
-            None
-        }
-    };
-    let mut seen = modified(&path);
-    loop {
-        let hup = async {
-            match hangup.as_mut() {
-                Some(signal) => signal.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = hup => {}
-            _ = tokio::time::sleep(poll) => {
-                let now = modified(&path);
-                if now == seen {
-                    continue;
-                }
-            }
-        }
-        seen = modified(&path);
-        let _ = crate::notify::reloading(reload(&gateway, &source)).await;
-        super::health::check_all(&gateway).await;
-    }
+/// The configuration file and every file it names.
+fn watched_files(source: &Source, config: &GatewayConfig) -> Vec<PathBuf> {
+    let mut files = config.files();
+    files.push(source.path.clone());
+    files
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// Reloads on SIGHUP and when the file, or a file it names, changes (checked every
+/// `poll`). A refused file keeps the running configuration and its files watched.
+pub async fn watch(gateway: Arc<Gateway>, source: Source, poll: Duration, shutdown: CancellationToken) {
+    let files = watched_files(&source, &gateway.config);
+    file_watch::run(files, poll, shutdown, |trigger| {
+        let (gateway, source) = (gateway.clone(), source.clone());
+        async move {
+            let applied = crate::notify::reloading(reload_on(&gateway, &source, &trigger)).await;
+            super::health::check_all(&gateway).await;
+            applied.ok().map(|config| watched_files(&source, &config))
+        }
+    })
+    .await
 }

@@ -68,6 +68,8 @@ pub struct SimArgs {
     /// Crash or exit like the real process on inputs that make it crash or exit.
     #[arg(long, env = "SPP_CTL_SIM_REAL_CRASH")]
     pub real_crash: bool,
+    #[command(flatten)]
+    pub log: crate::cli::LogArgs,
 }
 
 impl SimArgs {

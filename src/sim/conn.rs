@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 /// `CONN_RETRY_USEC` of the real processes.
 const RETRY: Duration = Duration::from_secs(1);
@@ -31,9 +31,12 @@ enum End {
 /// Runs one simulated process until shutdown or until it terminates.
 pub(super) async fn run(spec: SimSpec, ctl: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut model = spec.model();
+    // A refused connection is worth a warning once per outage, not once per retry.
+    let mut warned = false;
     while !shutdown.is_cancelled() {
         match connect(ctl).await {
             Ok(mut stream) => {
+                warned = false;
                 shared.connected();
                 info!(%ctl, "connected");
                 let end = tokio::select! {
@@ -48,7 +51,11 @@ pub(super) async fn run(spec: SimSpec, ctl: SocketAddr, shared: Arc<Shared>, shu
                 }
                 info!("disconnected");
             }
-            Err(e) => debug!(%ctl, error = %e, "connect failed"),
+            Err(e) if warned => debug!(%ctl, error = %e, "connect failed"),
+            Err(e) => {
+                warn!(%ctl, error = %e, "cannot connect to the controller; retrying every second");
+                warned = true;
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
