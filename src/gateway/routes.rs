@@ -41,14 +41,15 @@ pub fn app(
     })
 }
 
-fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
+/// The routes behind `app` (the proxy aside); `tests/openapi.rs` reads their table.
+pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
     let api = Router::new()
         .route("/v1/hosts", get(hosts_list))
         .route("/v1/hosts/{host}", get(host_get))
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
-    let router = api.merge(probes()).fallback(no_route);
+    let router = api.merge(probes()).merge(crate::openapi::gateway()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
     router.with_state(gateway)
 }

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(components::routes())
         .merge(pcap::routes())
         .merge(health::routes())
+        .merge(crate::openapi::agent())
         .fallback(fallback::not_found)
         .with_state(state)
 }

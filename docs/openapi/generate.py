@@ -1,0 +1,510 @@
+#!/usr/bin/env python3
+"""Writes agent.json and gateway.json (OpenAPI 3.1) next to this file.
+
+The JSON files are what the binary serves (include_str!); edit this generator, run it,
+and commit both. `.ci/openapi-check.sh` fails when the committed files differ from its output.
+Sources: shared spec rest-api-v1.md and gateway.md, the routers in src/agent/api and
+src/gateway/routes.rs.
+"""
+import json
+import os
+
+N16 = "(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+
+
+def uid(types, phy_queue=True, what="port UID"):
+    """A resource UID (rest-api-v1 §7.2) restricted to `types`."""
+    alts = []
+    if "phy" in types:
+        alts.append("phy:" + N16 + (f"(nq{N16})?" if phy_queue else ""))
+    rest = [t for t in types if t != "phy"]
+    if rest:
+        alts.append("(" + "|".join(rest) + "):" + N16)
+    return {
+        "type": "string",
+        "pattern": "^(" + "|".join(alts) + ")$",
+        "description": f"{what}: one of {', '.join(types)}, index 0…65535 without leading zeros"
+        + (", phy optionally with `nq<queue>`" if "phy" in types and phy_queue else ""),
+        "examples": [t + ":0" for t in types][:3],
+    }
+
+
+ALL_TYPES = ["phy", "ring", "vhost", "pcap", "nullpmd", "tap", "memif", "pipe"]
+U32 = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+TEXT = {"type": "string"}
+INT_ARRAY = {"type": "array", "items": {"type": "integer"}}
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def text_response(description, *examples):
+    content = {"schema": TEXT}
+    if examples:
+        content["examples"] = {f"e{i}": {"value": e} for i, e in enumerate(examples, 1)}
+    return {"description": description, "content": {"text/plain": content}}
+
+
+def json_response(description, schema, example=None):
+    content = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"description": description, "content": {"application/json": content}}
+
+
+def body(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def obj(required, props, **extra):
+    return {"type": "object", "required": required, "properties": props, **extra}
+
+
+def enum(*values):
+    return {"type": "string", "enum": list(values)}
+
+
+def param(name, schema, where="path", description=None):
+    p = {"name": name, "in": where, "required": where == "path", "schema": schema}
+    if description:
+        p["description"] = description
+    return p
+
+
+def op(summary, tag, responses, scope, params=None, request=None, optional_auth=False):
+    o = {"summary": summary, "tags": [tag], "responses": responses}
+    if params:
+        o["parameters"] = params
+    if request:
+        o["requestBody"] = request
+    if scope:
+        sec = [{"bearerJWT": [scope]}]
+        o["security"] = ([{}] + sec) if optional_auth else sec
+    else:
+        o["security"] = []
+    return o
+
+
+def write(name, doc):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+SECURITY_SCHEMES = {
+    "bearerJWT": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT with a space-separated `scope` claim: `spp:read` allows GET/HEAD, "
+        "`spp:write` allows PUT/POST/DELETE and implies read, `spp:admin` implies both. An optional "
+        "`hosts` claim (names or globs) limits the hosts a token reaches. 401 for a missing, invalid "
+        "or expired token (`WWW-Authenticate: Bearer error=\"invalid_token\"`), 403 for scope or "
+        "host denial (`error=\"insufficient_scope\"`).",
+    }
+}
+
+UNAUTHORIZED = text_response(
+    "Missing, malformed, expired or otherwise invalid bearer token (when authentication is on)",
+    "missing bearer token", "malformed token: expected \"Bearer <token>\"", "token expired",
+    "token signature does not verify")
+FORBIDDEN_READ = text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
+                               "token does not allow host compute-2")
+FORBIDDEN_WRITE = text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
+                                "token does not allow host compute-2")
+PLAIN_OK = {"description": "Plain text", "content": {"text/plain": {"schema": TEXT}}}
+METRICS = {"description": "Prometheus text exposition format",
+           "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": TEXT}}}
+OPENAPI_OK = json_response("This document", {"type": "object"})
+READYZ_503 = text_response("Shutting down (draining)", "shutting down")
+
+
+def probes(tag):
+    return {
+        "/healthz": {"get": op("Liveness", tag, {"200": text_response("Alive", "ok")}, None)},
+        "/readyz": {"get": op("Readiness: 503 once shutdown begins", tag,
+                              {"200": text_response("Serving", "ready"), "503": READYZ_503}, None)},
+        "/metrics": {"get": op("Prometheus metrics", tag, {"200": METRICS}, None)},
+        "/openapi.json": {"get": op("This OpenAPI document", tag, {"200": OPENAPI_OK}, None)},
+    }
+
+
+# ---------------------------------------------------------------- agent API v1
+
+def agent():
+    ERR_500 = text_response("Unexpected internal failure", "Internal Server Error")
+
+    def proc_errors(proc):
+        return {
+            "502": text_response("The process answered something unusable",
+                                 f"invalid reply from {proc}: reply is not JSON"),
+            "503": text_response("Connection to the process lost, or its command queue is full",
+                                 f"connection to {proc} lost", f"{proc} is busy"),
+            "504": text_response("The command deadline expired", f"{proc} did not reply within 3000 ms"),
+        }
+
+    def not_found(proc):
+        if proc == "primary":
+            return text_response("No primary connected", "primary not found.")
+        return text_response("No secondary of this type with that id", "sec_id 3 not found.")
+
+    def read(summary, tag, schema, proc, params=None, example=None):
+        responses = {"200": json_response("Result", schema, example), "401": UNAUTHORIZED,
+                     "403": FORBIDDEN_READ}
+        if proc:
+            responses["404"] = not_found(proc)
+            responses.update(proc_errors(proc))
+        responses["500"] = ERR_500
+        return op(summary, tag, responses, "spp:read", params, optional_auth=True)
+
+    def write_op(summary, tag, proc, params=None, schema=None, errors=(), ok="204"):
+        responses = {}
+        if ok == "204":
+            responses["204"] = {"description": "Done (no body)"}
+        else:
+            responses["200"] = json_response("The primary's flow reply, `success` or `error`", ref("FlowReply"))
+        if schema is not None or errors:
+            examples = list(errors)
+            if schema is not None:
+                examples.append("Not in json format.")
+            responses["400"] = text_response("Invalid request or the process reported an error", *examples)
+        responses["401"] = UNAUTHORIZED
+        responses["403"] = FORBIDDEN_WRITE
+        responses["404"] = not_found(proc)
+        if schema is not None:
+            responses["413"] = text_response("Body larger than the limit (default 1 MiB)",
+                                             "Request entity too large.")
+        responses.update(proc_errors(proc))
+        responses["500"] = ERR_500
+        return op(summary, tag, responses, "spp:write", params, body(schema) if schema else None,
+                  optional_auth=True)
+
+    def exit_op(summary, tag, proc, params=None):
+        o = write_op(summary, tag, proc, params)
+        o["description"] = "An EOF or timeout after `exit` still counts as success (204)."
+        return o
+
+    ID = param("id", {"type": "integer"}, description="Client id (decimal; `-?[0-9]+`, `01` is 1)")
+    NAME_P = param("name", ref("ComponentName"), description="Component name (percent-decoded)")
+    PORT_ID = param("port_id", {"type": "integer", "minimum": 0}, description="phy port id")
+    RULE_ID = param("rule_id", U32, description="Flow rule id")
+
+    action_start_stop = obj(["action"], {"action": enum("start", "stop")})
+    patch_body = obj(["src", "dst"], {"src": ref("AnyUid"), "dst": ref("AnyUid")})
+    cmd_err = "command error: Invalid value (port)"
+
+    vf_ports_body = obj(["action", "port", "dir"], {
+        "action": enum("attach", "detach"), "port": ref("VfUid"), "dir": enum("rx", "tx"),
+        "vlan": {"oneOf": [{"type": "null"}, ref("VlanTag")],
+                 "description": "Only for `attach`; absent, `null` or `{}` mean no tag"}})
+    mirror_ports_body = obj(["action", "port", "dir"], {
+        "action": enum("attach", "detach"), "port": ref("VfUid"), "dir": enum("rx", "tx"),
+        "vlan": {"description": "Ignored by the mirror"}})
+
+    def components_body(types):
+        return obj(["name", "core", "type"], {"name": ref("ComponentName"),
+                                              "core": {"type": "integer", "minimum": 0, "maximum": 1023},
+                                              "type": enum(*types)})
+
+    paths = {
+        "/v1/processes": {"get": read("Connected processes (registry; primary first)", "processes",
+                                      {"type": "array", "items": ref("ProcessEntry")}, None,
+                                      example=[{"type": "primary"}, {"type": "nfv", "client-id": 1}])},
+        "/v1/cpu_usage": {"get": read("Lcores used by every process that answered", "processes",
+                                      {"type": "array", "items": ref("CpuUsage")}, None)},
+        "/v1/cpu_layout": {"get": read("CPU topology of the host", "processes",
+                                       {"type": "array", "items": ref("CpuSocket")}, None)},
+        "/v1/primary/status": {
+            "get": read("Primary status", "primary", ref("PrimaryStatus"), "primary"),
+            "delete": write_op("Clear the primary's port counters", "primary", "primary"),
+        },
+        "/v1/primary/forward": {"put": write_op(
+            "Start or stop the primary's forwarder", "primary", "primary", schema=action_start_stop,
+            errors=["key(action) required.", "invalid key(action): go."])},
+        "/v1/primary/ports": {"put": write_op(
+            "Add or delete a primary port", "primary", "primary",
+            schema=obj(["action", "port"], {
+                "action": enum("add", "del"), "port": ref("PrimaryUid"),
+                "rx": {**ref("RingUid"), "description": "Required for `add` of a pipe"},
+                "tx": {**ref("RingUid"), "description": "Required for `add` of a pipe"}}),
+            errors=["key(port) required.", "invalid key(port): phy:0.", "key(rx) required.",
+                    "command error: add ring:9 failed"])},
+        "/v1/primary/patches": {
+            "put": write_op("Patch two ports in the primary", "primary", "primary", schema=patch_body,
+                            errors=["key(dst) required.", "invalid key(src): ring:01.",
+                                    "command error: patch ring:0 ring:9 failed"]),
+            "delete": write_op("Reset the primary's patches", "primary", "primary"),
+        },
+        "/v1/primary/launch": {"put": write_op(
+            "Launch a secondary process through the primary", "primary", "primary",
+            schema=ref("LaunchRequest"),
+            errors=["key(client_id) required.", "invalid key(proc_name): spp_foo.",
+                    "key(eal: -c, -l or --lcores) required.", "key(eal: --proc-type) required."])},
+        "/v1/primary": {"delete": exit_op("Terminate the primary", "primary", "primary")},
+        "/v1/primary/": {"delete": exit_op("Terminate the primary (same as without the slash)",
+                                           "primary", "primary")},
+        "/v1/primary/flow_rules/port_id/{port_id}/validate": {"post": write_op(
+            "Validate a flow rule", "flow", "primary", [PORT_ID], ref("FlowRequest"),
+            ["key(rule) required.", "key(direction) required.", "invalid key(direction): both.",
+             "invalid key(port_id): -1."], ok="200")},
+        "/v1/primary/flow_rules/port_id/{port_id}": {
+            "post": write_op("Create a flow rule", "flow", "primary", [PORT_ID], ref("FlowRequest"),
+                             ["key(pattern) required.", "invalid key(actions): [1]."], ok="200"),
+            "delete": write_op("Destroy every flow rule of a port", "flow", "primary", [PORT_ID],
+                               errors=["invalid key(port_id): -1."], ok="200"),
+        },
+        "/v1/primary/flow_rules/{rule_id}/port_id/{port_id}": {"delete": write_op(
+            "Destroy one flow rule", "flow", "primary", [RULE_ID, PORT_ID],
+            errors=["invalid key(rule_id): 4294967296."], ok="200")},
+        "/v1/primary/flow_rule/port_id/{port_id}": {"delete": write_op(
+            "Destroy every flow rule of a port (alias spelled as in the published docs)", "flow",
+            "primary", [PORT_ID], errors=["invalid key(port_id): -1."], ok="200")},
+        "/v1/primary/flow_rule/{rule_id}/port_id/{port_id}": {"delete": write_op(
+            "Destroy one flow rule (alias spelled as in the published docs)", "flow", "primary",
+            [RULE_ID, PORT_ID], errors=["invalid key(rule_id): 4294967296."], ok="200")},
+        "/v1/nfvs/{id}": {
+            "get": read("nfv status", "nfv", ref("NfvStatus"), "nfv(1)", [ID]),
+            "delete": exit_op("Terminate an nfv", "nfv", "nfv(1)", [ID]),
+        },
+        "/v1/nfvs/{id}/forward": {"put": write_op(
+            "Start or stop an nfv's forwarding", "nfv", "nfv(1)", [ID], action_start_stop,
+            ["key(action) required.", "invalid key(action): go."])},
+        "/v1/nfvs/{id}/ports": {"put": write_op(
+            "Add or delete an nfv port", "nfv", "nfv(1)", [ID],
+            obj(["action", "port"], {"action": enum("add", "del"), "port": ref("NfvUid")}),
+            ["key(port) required.", "invalid key(port): phy:0.", "command error: add vhost:1 failed"])},
+        "/v1/nfvs/{id}/patches": {
+            "put": write_op("Patch two ports in an nfv", "nfv", "nfv(1)", [ID], patch_body,
+                            ["key(src) required.", "command error: patch ring:0 ring:9 failed"]),
+            "delete": write_op("Reset an nfv's patches", "nfv", "nfv(1)", [ID]),
+        },
+        "/v1/pcaps/{id}": {
+            "get": read("pcap status", "pcap", ref("PcapStatus"), "pcap(4)", [ID]),
+            "delete": exit_op("Terminate a pcap", "pcap", "pcap(4)", [ID]),
+        },
+        "/v1/pcaps/{id}/capture": {"put": write_op(
+            "Start or stop capturing", "pcap", "pcap(4)", [ID], action_start_stop,
+            ["key(action) required.", "invalid key(action): pause."])},
+        "/v1/vfs/{id}/classifier_table": {"put": write_op(
+            "Add or delete a classifier table entry", "vf", "vf(2)", [ID], ref("ClassifierRequest"),
+            ["key(mac_address) required.", "key(vlan) required.", "invalid key(mac_address): fa-16-3e-7d-cc-35.",
+             cmd_err])},
+    }
+    for group, tag, proc, types, ports_body in (
+            ("vfs", "vf", "vf(2)", ["forward", "merge", "classifier"], vf_ports_body),
+            ("mirrors", "mirror", "mirror(3)", ["mirror"], mirror_ports_body)):
+        base = f"/v1/{group}/{{id}}"
+        paths[base] = {"get": read(f"{tag} status (converted)", tag, ref("VfStatus"), proc, [ID]),
+                       "delete": exit_op(f"Terminate a {tag}", tag, proc, [ID])}
+        paths[base + "/components"] = {"post": write_op(
+            f"Start a {tag} component", tag, proc, [ID], components_body(types),
+            ["key(name) required.", "invalid key(name): a b.", "invalid key(core): true.",
+             f"invalid key(type): classifier_mac.", "command error: Invalid value (component name)",
+             "command error: error occur"])}
+        paths[base + "/components/{name}"] = {"delete": write_op(
+            f"Stop a {tag} component", tag, proc, [ID, NAME_P], errors=["invalid key(name): a b."])}
+        paths[base + "/components/{name}/ports"] = {"put": write_op(
+            f"Attach or detach a {tag} component port", tag, proc, [ID, NAME_P], ports_body,
+            ["key(dir) required.", "invalid key(port): pcap:0.",
+             'invalid key(vlan): {"operation": "add"}.', cmd_err])}
+    paths["/info"] = {"get": op("Agent identity (used by the gateway's DNS discovery)", "health",
+                                {"200": json_response("Identity", ref("AgentInfo"))}, None)}
+    paths.update(probes("health"))
+
+    vlan_id = {"type": "integer", "minimum": 0, "maximum": 4095}
+    schemas = {
+        "AnyUid": uid(ALL_TYPES),
+        "PrimaryUid": uid(["ring", "vhost", "pcap", "memif", "nullpmd", "pipe"]),
+        "NfvUid": uid(["ring", "vhost", "pcap", "memif", "nullpmd"]),
+        "VfUid": uid(["phy", "vhost", "ring"]),
+        "RingUid": uid(["ring"], what="ring UID"),
+        "ComponentName": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,31}$", "examples": ["fwd0_tx"]},
+        "VlanTag": {
+            "type": "object",
+            "description": "`{}`, `{\"operation\": \"none\"}`, `{\"operation\": \"del\"}`, or "
+                           "`{\"operation\": \"add\", \"id\": 0…4095, \"pcp\": 0…7}`",
+            "properties": {"operation": enum("none", "add", "del"), "id": vlan_id,
+                           "pcp": {"type": "integer", "minimum": 0, "maximum": 7}},
+            "if": {"properties": {"operation": {"const": "add"}}, "required": ["operation"]},
+            "then": {"required": ["id", "pcp"]},
+        },
+        "ClassifierRequest": {
+            **obj(["action", "type", "port", "mac_address"], {
+                "action": enum("add", "del"), "type": enum("mac", "vlan"), "port": ref("VfUid"),
+                "mac_address": {"type": "string",
+                                "pattern": "^(default|[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5})$"},
+                "vlan": {"oneOf": [vlan_id, {"type": "string", "pattern": "^[0-9]+$"}],
+                         "description": "Required when `type` is `vlan`: 0…4095, integer or digit string"}}),
+            "if": {"properties": {"type": {"const": "vlan"}}, "required": ["type"]},
+            "then": {"required": ["vlan"]},
+        },
+        "LaunchOptions": {"type": "object", "additionalProperties": {
+            "type": ["string", "integer", "null"],
+            "description": "Printable ASCII; `null` or `\"\"` for a flag"}},
+        "LaunchRequest": obj(["client_id", "proc_name", "eal", "app"], {
+            "client_id": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 1023},
+                                    {"type": "string", "pattern": "^[0-9]+$"}]},
+            "proc_name": enum("spp_nfv", "spp_vf", "spp_mirror", "spp_pcap"),
+            "eal": {**ref("LaunchOptions"),
+                    "description": "EAL options; one of `-c`, `-l`, `--lcores` and `--proc-type` required"},
+            "app": ref("LaunchOptions")},
+            example={"client_id": 5, "proc_name": "spp_nfv",
+                     "eal": {"-l": "1,2", "--proc-type": "secondary", "-m": 512, "--no-pci": None},
+                     "app": {"-s": "127.0.0.1:6666", "-n": 5, "--vhost-client": ""}}),
+        "FlowRequest": obj(["rule"], {"rule": obj(["direction", "pattern", "actions"], {
+            "group": U32, "priority": U32, "direction": enum("ingress", "egress"),
+            "transfer": {"type": "boolean"},
+            "pattern": {"type": "array", "items": TEXT}, "actions": {"type": "array", "items": TEXT}})},
+            example={"rule": {"group": 0, "priority": 0, "direction": "ingress", "transfer": True,
+                              "pattern": ["eth dst is 11:22:33:44:55:66 type mask 0xffff"],
+                              "actions": ["queue index 1"]}}),
+        "FlowReply": obj(["result", "message"], {"result": enum("success", "error"), "message": TEXT,
+                                                 "rule_id": TEXT},
+                         example={"result": "success", "message": "Flow rule #0 created", "rule_id": "0"}),
+        "ProcessEntry": obj(["type"], {"type": enum("primary", "nfv", "vf", "mirror", "pcap"),
+                                       "client-id": {"type": "integer"}}),
+        "CpuUsage": obj(["proc-type", "master-lcore", "lcores"], {
+            "proc-type": enum("primary", "nfv", "vf", "mirror", "pcap"), "client-id": {"type": "integer"},
+            "master-lcore": {"type": "integer"}, "lcores": INT_ARRAY}),
+        "CpuSocket": obj(["socket_id", "cores"], {"socket_id": {"type": "integer"}, "cores": {
+            "type": "array", "items": obj(["core_id", "lcores"], {"core_id": {"type": "integer"},
+                                                               "lcores": INT_ARRAY})}}),
+        "PrimaryStatus": obj(["lcores", "phy_ports", "ring_ports", "pipes"], {
+            "master-lcore": {"type": "integer"}, "lcores": INT_ARRAY, "forwarder": {"type": "object"},
+            "phy_ports": {"type": "array", "items": {"type": "object"}},
+            "ring_ports": {"type": "array", "items": {"type": "object"}},
+            "pipes": {"type": "array", "items": {"type": "object"}}}),
+        "NfvStatus": obj(["client-id", "status", "ports", "patches"], {
+            "client-id": {"type": "integer"}, "status": TEXT, "master-lcore": {"type": "integer"},
+            "lcores": INT_ARRAY, "ports": {"type": "array", "items": TEXT},
+            "patches": {"type": "array", "items": obj(["src", "dst"], {"src": TEXT, "dst": TEXT})}}),
+        "VfStatus": obj(["client-id", "ports", "master-lcore", "components"], {
+            "client-id": {"type": "integer"}, "ports": {"type": "array", "items": TEXT},
+            "master-lcore": {"type": "integer"},
+            "components": {"type": "array", "items": {"type": "object"}},
+            "classifier_table": {"type": "array", "items": {"type": "object"},
+                                 "description": "spp_vf only"}}),
+        "PcapStatus": obj(["client-id", "status", "master-lcore", "core"], {
+            "client-id": {"type": "integer"}, "status": enum("idle", "running"),
+            "master-lcore": {"type": "integer"}, "core": {"type": "array", "items": {"type": "object"}}}),
+        "AgentInfo": obj(["host", "version", "uptime_s", "processes"], {
+            "host": TEXT, "version": TEXT, "uptime_s": {"type": "integer", "minimum": 0},
+            "processes": {"type": "integer", "minimum": 0}}),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "spp-ctl agent API v1", "version": "1",
+                 "description": "The SPP controller's REST API (rest-api-v1.md). Errors are one line of "
+                                "`text/plain`; JSON bodies are serialized as Python's `json.dumps`. Unknown "
+                                "paths answer 404 `Not found: '<path>'`, other methods of a known path 405 "
+                                "`Method not allowed.` with `Allow`. HEAD is accepted wherever GET is. "
+                                "Authentication is off by default; with `[auth]` every `/v1` call needs a "
+                                "bearer JWT."},
+        "servers": [{"url": "http://127.0.0.1:7777"}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+# ---------------------------------------------------------------- gateway
+
+def gateway():
+    HOST = param("host", ref("HostName"))
+    BAD_HOST = text_response(
+        "Invalid host name",
+        "invalid host name \"a b\": expected dot-separated labels of [A-Za-z0-9_-]{1,63}, at most 253 bytes")
+    UNKNOWN = text_response("Unknown host", "unknown host compute-9")
+    HOSTS_Q = param("hosts", TEXT, "query", "Comma-separated host names: only these hosts")
+
+    def fanout(summary, item):
+        return op(summary, "cluster", {
+            "200": json_response("Results of the hosts that answered, then the failures",
+                                 obj(["processes", "errors"], {
+                                     "processes": {"type": "array", "items": item},
+                                     "errors": {"type": "array", "items": ref("HostFailure")}})),
+            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read", [HOSTS_Q])
+
+    def proxied(method, scope):
+        forbidden = FORBIDDEN_READ if scope == "spp:read" else FORBIDDEN_WRITE
+        passthrough = {"description": "The agent's answer, unchanged (see the agent API v1)",
+                       "content": {"application/json": {"schema": {}}, "text/plain": {"schema": TEXT}}}
+        o = op(f"{method} /v1/{{rest}} on agent {{host}}", "proxy", {
+            "200": passthrough,
+            "204": {"description": "The agent's answer: done (no body)"},
+            "400": text_response("Invalid host name, unreadable body, or the agent's 400",
+                                 "invalid host name \"a b\": expected dot-separated labels of "
+                                 "[A-Za-z0-9_-]{1,63}, at most 253 bytes", "key(port) required."),
+            "401": UNAUTHORIZED, "403": forbidden,
+            "404": text_response("Unknown host, or the agent's 404", "unknown host compute-9",
+                                 "sec_id 3 not found.", "Not found: '/nothing'"),
+            "405": text_response("The agent's 405", "Method not allowed."),
+            "413": text_response("Body larger than the limit", "Request entity too large."),
+            "500": text_response("The agent's 500", "Internal Server Error"),
+            "502": text_response("The agent cannot be reached or answered badly (or the agent's 502)",
+                                 "host compute-1: cannot connect: Connection refused (os error 111)"),
+            "503": text_response("The host is down (fails fast), or the agent's 503",
+                                 "host compute-1 is down: cannot connect: Connection refused (os error 111)",
+                                 "primary is busy"),
+            "504": text_response("The agent did not answer within the request deadline",
+                                 "host compute-1: no answer within 15000 ms"),
+        }, scope, [HOST, param("rest", TEXT, description=(
+            "The agent path after `/v1/`; it may contain `/` (e.g. `nfvs/1/ports`), the query string "
+            "is forwarded too"))], body({}) if method in ("PUT", "POST") else None)
+        if "requestBody" in o:
+            o["requestBody"]["required"] = False
+        o["description"] = ("Forwarded to the agent as `/v1/{rest}` with the same method, query, body and "
+                            "content type; any other method is forwarded the same way. GET/HEAD are "
+                            "retried only when the request never reached the agent.")
+        return o
+
+    paths = {
+        "/v1/hosts": {"get": op("Hosts the token may reach", "hosts", {
+            "200": json_response("Inventory", {"type": "array", "items": ref("Host")}),
+            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read")},
+        "/v1/hosts/{host}": {"get": op("One host", "hosts", {
+            "200": json_response("The host's entry", ref("Host")), "400": BAD_HOST,
+            "401": UNAUTHORIZED, "403": FORBIDDEN_READ, "404": UNKNOWN}, "spp:read", [HOST])},
+        "/v1/hosts/{host}/{rest}": {
+            "get": proxied("GET", "spp:read"), "put": proxied("PUT", "spp:write"),
+            "post": proxied("POST", "spp:write"), "delete": proxied("DELETE", "spp:write")},
+        "/v1/cluster/processes": {"get": fanout("`/v1/processes` of every (or the chosen) host",
+                                                ref("HostProcess"))},
+        "/v1/cluster/cpu_usage": {"get": fanout("`/v1/cpu_usage` of every (or the chosen) host",
+                                                ref("HostCpuUsage"))},
+    }
+    paths.update(probes("health"))
+    schemas = {
+        "HostName": {"type": "string", "maxLength": 253,
+                     "pattern": "^[A-Za-z0-9_-]{1,63}(\\.[A-Za-z0-9_-]{1,63})*$", "examples": ["compute-1"]},
+        "Host": obj(["host", "url", "state", "last_check", "latency_ms", "error", "processes"], {
+            "host": TEXT, "url": TEXT, "state": enum("up", "down", "unknown"),
+            "last_check": {"type": ["string", "null"], "description": "RFC 3339"},
+            "latency_ms": {"type": ["integer", "null"], "minimum": 0},
+            "error": {"type": ["string", "null"]},
+            "processes": {"type": ["integer", "null"], "minimum": 0}}),
+        "HostFailure": obj(["host", "error"], {"host": TEXT, "error": TEXT}),
+        "HostProcess": obj(["host", "type"], {"host": TEXT, "type": TEXT, "client-id": {"type": "integer"}}),
+        "HostCpuUsage": obj(["host", "proc-type"], {"host": TEXT, "proc-type": TEXT,
+                                                    "client-id": {"type": "integer"},
+                                                    "master-lcore": {"type": "integer"},
+                                                    "lcores": INT_ARRAY}),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "spp-ctl gateway API", "version": "1",
+                 "description": "Fronts many agents (gateway.md): inventory, a proxy to each agent's API v1 "
+                                "under `/v1/hosts/{host}/`, cluster-wide views. Every `/v1` call needs a "
+                                "bearer JWT unless `auth.mode = \"none\"`. Other `/v1` paths answer 404 with "
+                                "the route list. Errors are one line of `text/plain`."},
+        "servers": [{"url": "https://127.0.0.1:8443"}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+        "security": [{"bearerJWT": []}],
+    }
+
+
+if __name__ == "__main__":
+    write("agent.json", agent())
+    write("gateway.json", gateway())
