@@ -86,6 +86,16 @@ def op(summary, tag, responses, scope, params=None, request=None, optional_auth=
     return o
 
 
+def document(title, description, server, paths, schemas):
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1", "description": description},
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
 def write(name, doc):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     with open(path, "w", encoding="utf-8") as f:
@@ -186,6 +196,13 @@ def agent():
         o["description"] = "An EOF or timeout after `exit` still counts as success (204)."
         return o
 
+    def secondary(tag, proc, schema):
+        """The `/v1/<group>/{id}` item: status and exit."""
+        status = read(f"{tag} status", tag, schema, proc, [ID])
+        status["responses"]["400"] = text_response("The process reported an error",
+                                                   "command error: error occur")
+        return {"get": status, "delete": exit_op(f"Terminate a {tag}", tag, proc, [ID])}
+
     ID = param("id", {"type": "integer"}, description="Client id (decimal; `-?[0-9]+`, `01` is 1)")
     NAME_P = param("name", ref("ComponentName"), description="Component name (percent-decoded)")
     PORT_ID = param("port_id", {"type": "integer", "minimum": 0}, description="phy port id")
@@ -264,10 +281,7 @@ def agent():
         "/v1/primary/flow_rule/{rule_id}/port_id/{port_id}": {"delete": write_op(
             "Destroy one flow rule (alias spelled as in the published docs)", "flow", "primary",
             [RULE_ID, PORT_ID], errors=["invalid key(rule_id): 4294967296."], ok="200")},
-        "/v1/nfvs/{id}": {
-            "get": read("nfv status", "nfv", ref("NfvStatus"), "nfv(1)", [ID]),
-            "delete": exit_op("Terminate an nfv", "nfv", "nfv(1)", [ID]),
-        },
+        "/v1/nfvs/{id}": secondary("nfv", "nfv(1)", ref("NfvStatus")),
         "/v1/nfvs/{id}/forward": {"put": write_op(
             "Start or stop an nfv's forwarding", "nfv", "nfv(1)", [ID], action_start_stop,
             ["key(action) required.", "invalid key(action): go."])},
@@ -280,10 +294,7 @@ def agent():
                             ["key(src) required.", "command error: patch ring:0 ring:9 failed"]),
             "delete": write_op("Reset an nfv's patches", "nfv", "nfv(1)", [ID]),
         },
-        "/v1/pcaps/{id}": {
-            "get": read("pcap status", "pcap", ref("PcapStatus"), "pcap(4)", [ID]),
-            "delete": exit_op("Terminate a pcap", "pcap", "pcap(4)", [ID]),
-        },
+        "/v1/pcaps/{id}": secondary("pcap", "pcap(4)", ref("PcapStatus")),
         "/v1/pcaps/{id}/capture": {"put": write_op(
             "Start or stop capturing", "pcap", "pcap(4)", [ID], action_start_stop,
             ["key(action) required.", "invalid key(action): pause."])},
@@ -296,12 +307,11 @@ def agent():
             ("vfs", "vf", "vf(2)", ["forward", "merge", "classifier"], vf_ports_body),
             ("mirrors", "mirror", "mirror(3)", ["mirror"], mirror_ports_body)):
         base = f"/v1/{group}/{{id}}"
-        paths[base] = {"get": read(f"{tag} status (converted)", tag, ref("VfStatus"), proc, [ID]),
-                       "delete": exit_op(f"Terminate a {tag}", tag, proc, [ID])}
+        paths[base] = secondary(tag, proc, ref("VfStatus"))
         paths[base + "/components"] = {"post": write_op(
             f"Start a {tag} component", tag, proc, [ID], components_body(types),
             ["key(name) required.", "invalid key(name): a b.", "invalid key(core): true.",
-             f"invalid key(type): classifier_mac.", "command error: Invalid value (component name)",
+             "invalid key(type): classifier_mac.", "command error: Invalid value (component name)",
              "command error: error occur"])}
         paths[base + "/components/{name}"] = {"delete": write_op(
             f"Stop a {tag} component", tag, proc, [ID, NAME_P], errors=["invalid key(name): a b."])}
@@ -393,19 +403,12 @@ def agent():
             "host": TEXT, "version": TEXT, "uptime_s": {"type": "integer", "minimum": 0},
             "processes": {"type": "integer", "minimum": 0}}),
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "spp-ctl agent API v1", "version": "1",
-                 "description": "The SPP controller's REST API (rest-api-v1.md). Errors are one line of "
+    return document("spp-ctl agent API v1", ("The SPP controller's REST API (rest-api-v1.md). Errors are one line of "
                                 "`text/plain`; JSON bodies are serialized as Python's `json.dumps`. Unknown "
                                 "paths answer 404 `Not found: '<path>'`, other methods of a known path 405 "
                                 "`Method not allowed.` with `Allow`. HEAD is accepted wherever GET is. "
                                 "Authentication is off by default; with `[auth]` every `/v1` call needs a "
-                                "bearer JWT."},
-        "servers": [{"url": "http://127.0.0.1:7777"}],
-        "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
-    }
+                                "bearer JWT."), "http://127.0.0.1:7777", paths, schemas)
 
 
 # ---------------------------------------------------------------- gateway
@@ -491,18 +494,13 @@ def gateway():
                                                     "master-lcore": {"type": "integer"},
                                                     "lcores": INT_ARRAY}),
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "spp-ctl gateway API", "version": "1",
-                 "description": "Fronts many agents (gateway.md): inventory, a proxy to each agent's API v1 "
+    doc = document("spp-ctl gateway API", ("Fronts many agents (gateway.md): inventory, a proxy to each agent's API v1 "
                                 "under `/v1/hosts/{host}/`, cluster-wide views. Every `/v1` call needs a "
                                 "bearer JWT unless `auth.mode = \"none\"`. Other `/v1` paths answer 404 with "
-                                "the route list. Errors are one line of `text/plain`."},
-        "servers": [{"url": "https://127.0.0.1:8443"}],
-        "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
-        "security": [{"bearerJWT": []}],
-    }
+                                "the route list. Errors are one line of `text/plain`."),
+                   "https://127.0.0.1:8443", paths, schemas)
+    doc["security"] = [{"bearerJWT": []}]
+    return doc
 
 
 if __name__ == "__main__":
