@@ -421,11 +421,11 @@ def gateway():
     UNKNOWN = text_response("Unknown host", "unknown host compute-9")
     HOSTS_Q = param("hosts", TEXT, "query", "Comma-separated host names: only these hosts")
 
-    def fanout(summary, item):
+    def fanout(summary, key, item):
         return op(summary, "cluster", {
             "200": json_response("Results of the hosts that answered, then the failures",
-                                 obj(["processes", "errors"], {
-                                     "processes": {"type": "array", "items": item},
+                                 obj([key, "errors"], {
+                                     key: {"type": "array", "items": item},
                                      "errors": {"type": "array", "items": ref("HostFailure")}})),
             "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read", [HOSTS_Q])
 
@@ -473,9 +473,9 @@ def gateway():
             "get": proxied("GET", "spp:read"), "put": proxied("PUT", "spp:write"),
             "post": proxied("POST", "spp:write"), "delete": proxied("DELETE", "spp:write")},
         "/v1/cluster/processes": {"get": fanout("`/v1/processes` of every (or the chosen) host",
-                                                ref("HostProcess"))},
+                                                "processes", ref("HostProcess"))},
         "/v1/cluster/cpu_usage": {"get": fanout("`/v1/cpu_usage` of every (or the chosen) host",
-                                                ref("HostCpuUsage"))},
+                                                "cpu_usage", ref("HostCpuUsage"))},
     }
     paths.update(probes("health"))
     schemas = {
