@@ -11,6 +11,8 @@
 //!   from a router answers 404 instead, a method missing from the document shows in `Allow`.
 //! - The proxy, which takes any method, must forward every documented one (not the
 //!   gateway's route-404). `/openapi.json` is served without a token on both roles.
+//! - Every documented JSON GET under `/v1` answers with the documented shape (required
+//!   keys, types, enums) against simulated processes, directly and through the gateway.
 
 mod common;
 
@@ -136,4 +138,87 @@ async fn gateway_routes_and_document_match() {
         assert!(!body.contains("(routes:"), "{method} {PROXY} not forwarded: {status} {body}");
     }
     assert_served(&http, &base, openapi::GATEWAY).await;
+}
+
+/// The parts of a JSON Schema the documents use for answers: `$ref`, `type` (object,
+/// array, string, integer), `required`, `properties`, `items`, `enum`.
+fn assert_conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = match schema["$ref"].as_str() {
+        Some(pointer) => doc.pointer(&pointer[1..]).expect("resolvable $ref"),
+        None => schema,
+    };
+    if let Some(allowed) = schema["enum"].as_array() {
+        assert!(allowed.contains(value), "{at}: {value} not in {allowed:?}");
+    }
+    match schema["type"].as_str() {
+        Some("array") => {
+            for item in value.as_array().unwrap_or_else(|| panic!("{at}: not an array: {value}")) {
+                assert_conforms(doc, &schema["items"], item, at);
+            }
+        }
+        Some("object") => {
+            let object = value.as_object().unwrap_or_else(|| panic!("{at}: not an object: {value}"));
+            for key in schema["required"].as_array().into_iter().flatten() {
+                let key = key.as_str().expect("key");
+                assert!(object.contains_key(key), "{at}: key {key} missing in {value}");
+            }
+            for (key, sub) in schema["properties"].as_object().into_iter().flatten() {
+                if let Some(member) = object.get(key) {
+                    assert_conforms(doc, sub, member, &format!("{at}.{key}"));
+                }
+            }
+        }
+        Some("string") => assert!(value.is_string(), "{at}: not a string: {value}"),
+        Some("integer") => assert!(value.is_i64() || value.is_u64(), "{at}: not an integer: {value}"),
+        _ => {}
+    }
+}
+
+/// Every documented JSON GET under `/v1` (no path parameters but `{id}`/`{host}`) answers
+/// 200 with a body of the documented shape.
+async fn assert_json_gets(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    doc: &Value,
+    ids: &[(&str, &str)],
+) {
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let schema = &item["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        if schema.is_null() || !path.starts_with("/v1/") || path.contains("{rest}") {
+            continue;
+        }
+        let url = ids.iter().fold(
+            path.clone(),
+            |p, (group, id)| {
+                if p.starts_with(group) { p.replace("{id}", id) } else { p }
+            },
+        );
+        let response = http
+            .get(format!("{base}{}", url.replace("{host}", "h1")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 200, "GET {url}");
+        let body: Value = response.json().await.expect("JSON body");
+        assert_conforms(doc, schema, &body, &url);
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} JSON GETs checked");
+}
+
+#[tokio::test]
+async fn json_answers_have_the_documented_shape() {
+    // The agent without auth: the gateway's fan-out sends no token of its own.
+    let issuer = Issuer::new();
+    let agent = common::TestAgent::start().await;
+    let _sims = agent.attach_all().await;
+    let gateway = issuer.gateway(&[("h1", agent.addrs.api)]).await;
+    let token = issuer.token("t", "spp:admin", None);
+    let ids = [("/v1/nfvs", "1"), ("/v1/vfs", "2"), ("/v1/mirrors", "3"), ("/v1/pcaps", "4")];
+    let agent_base = format!("http://{}", agent.addrs.api);
+    assert_json_gets(&agent.http, &agent_base, &token, &document(openapi::AGENT), &ids).await;
+    assert_json_gets(&agent.http, &gateway.url(""), &token, &document(openapi::GATEWAY), &[]).await;
 }
