@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod http_server;
 pub mod logging;
 pub mod metrics;
+pub mod open_files;
 pub mod proc_type;
 pub mod pyjson;
 pub mod shutdown;

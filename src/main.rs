@@ -46,6 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
     let config = AgentConfig::from_args(&args).map_err(|e| anyhow!(e))?;
     logging::init(args.log.log_format, &args.log.log_level);
+    spp_ctl::open_files::raise_for(config.max_connections);
     let ip = resolve_ipv4(&args.bind_addr).await?;
     let listeners = Listeners {
         primary: bind(ip, args.pri_port, "primary").await?,
@@ -74,6 +75,7 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         config.metrics_listen = Some(address("--metrics-listen", listen)?);
     }
     logging::init(args.log.log_format, &args.log.log_level);
+    spp_ctl::open_files::raise_for(config.max_connections);
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
     let metrics_listener = match config.metrics_listen {
