@@ -37,10 +37,15 @@ pub enum Next {
     Nothing,
 }
 
+impl From<TcpStream> for RawClient {
+    fn from(stream: TcpStream) -> Self {
+        RawClient { stream, buf: Vec::new() }
+    }
+}
+
 impl RawClient {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        RawClient { stream, buf: Vec::new() }
+        TcpStream::connect(addr).await.expect("connect").into()
     }
 
     pub async fn send(&mut self, bytes: &[u8]) {
