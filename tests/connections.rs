@@ -4,13 +4,16 @@
 
 mod common;
 
+use common::certs::Pki;
 use common::gateway::{TestGateway, agents_toml};
 use common::raw::{Next, RawClient, RawResponse};
 use common::{TestAgent, test_config};
 use spp_ctl::agent::AgentConfig;
 use spp_ctl::proc_type::ProcType;
+use spp_ctl::tls::{ClientTlsFiles, ServerTlsFiles};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 const SHORT: Duration = Duration::from_millis(300);
 /// Longer than any deadline under test: waiting this long for a close that should come
@@ -53,6 +56,33 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         assert_eq!(client.response().await.status, 200);
         assert_eq!(client.next(PATIENCE).await, Next::Closed, "{addr}");
     }
+}
+
+#[tokio::test]
+async fn d8_a_tls_connection_that_sends_nothing_after_the_handshake_is_closed() {
+    let pki = Pki::new();
+    pki.server("agent");
+    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let agent = agent_with(AgentConfig { tls: Some(tls), header_timeout: SHORT, ..test_config() }).await;
+    let client = ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() };
+    let connector =
+        tokio_rustls::TlsConnector::from(spp_ctl::tls::client_config(&client).expect("client TLS"));
+    let tcp = tokio::net::TcpStream::connect(agent.addrs.api).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, tls.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection stayed open");
+}
+
+#[tokio::test]
+async fn d8_an_http2_connection_without_requests_is_closed_after_the_header_timeout() {
+    let agent = agent_with(AgentConfig { header_timeout: SHORT, ..test_config() }).await;
+    let mut client = RawClient::connect(agent.addrs.api).await;
+    // The HTTP/2 preface and an empty SETTINGS frame (cleartext, prior knowledge); the
+    // client answers nothing after, not even the PING of a graceful close.
+    client.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await;
+    assert!(client.closed_within(PATIENCE).await, "the connection stayed open");
 }
 
 /// Sends a head, its body 20 ms later, then a second request on the same connection.

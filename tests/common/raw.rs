@@ -85,6 +85,17 @@ impl RawClient {
         }
     }
 
+    /// Reads and drops whatever comes until the peer closes; false if it has not within
+    /// `within`.
+    pub async fn closed_within(&mut self, within: Duration) -> bool {
+        let drain = async {
+            while self.fill().await {
+                self.buf.clear();
+            }
+        };
+        tokio::time::timeout(within, drain).await.is_ok()
+    }
+
     /// Reads more; false on EOF or reset.
     async fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
