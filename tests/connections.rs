@@ -36,21 +36,28 @@ async fn agent_with(config: AgentConfig) -> TestAgent {
     agent
 }
 
+/// An agent with `config` and a gateway in front of it with `limits`: the addresses of
+/// both, and what keeps them running.
+async fn both_roles(config: AgentConfig, limits: &str) -> ([SocketAddr; 2], (TestAgent, TestGateway)) {
+    let agent = agent_with(config).await;
+    let gateway = gateway(agent.addrs.api, limits).await;
+    ([agent.addrs.api, gateway.addr], (agent, gateway))
+}
+
 #[tokio::test]
 async fn d8_a_connection_that_never_sends_a_byte_is_closed_after_the_header_timeout() {
-    let agent = agent_with(AgentConfig { header_timeout: SHORT, ..test_config() }).await;
-    let gateway = gateway(agent.addrs.api, "header_timeout = \"300ms\"").await;
-    for addr in [agent.addrs.api, gateway.addr] {
-        let mut silent = RawClient::connect(addr).await;
-        assert_eq!(silent.next(PATIENCE).await, Next::Closed, "{addr}");
+    let config = AgentConfig { header_timeout: SHORT, ..test_config() };
+    let (addrs, _running) = both_roles(config, "header_timeout = \"300ms\"").await;
+    for addr in addrs {
+        assert_eq!(RawClient::connect(addr).await.next(PATIENCE).await, Next::Closed, "{addr}");
     }
 }
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let agent = agent_with(AgentConfig { idle_timeout: SHORT, ..test_config() }).await;
-    let gateway = gateway(agent.addrs.api, "idle_timeout = \"300ms\"").await;
-    for addr in [agent.addrs.api, gateway.addr] {
+    let config = AgentConfig { idle_timeout: SHORT, ..test_config() };
+    let (addrs, _running) = both_roles(config, "idle_timeout = \"300ms\"").await;
+    for addr in addrs {
         let mut client = RawClient::connect(addr).await;
         client.send(b"GET /healthz HTTP/1.1\r\nhost: a\r\n\r\n").await;
         assert_eq!(client.response().await.status, 200);
