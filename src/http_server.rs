@@ -1,9 +1,9 @@
 //! The HTTP server loop shared by the roles: a connection limit that closes idle
 //! connections to admit new ones, deadlines for request heads, bodies and idle
-//! connections (`connections`, `exchange`), optional TLS (rustls; the configuration is read per handshake, so a reload
-//! applies to new connections only), HTTP/1.1 and, over TLS with ALPN, HTTP/2, and
-//! graceful shutdown (stop accepting, let in-flight requests finish within the grace
-//! period).
+//! connections (`connections`, `exchange`), optional TLS (rustls; the configuration is
+//! read per handshake, so a reload applies to new connections only), HTTP/1.1 and, over
+//! TLS with ALPN, HTTP/2, and graceful shutdown (stop accepting, let in-flight requests
+//! finish within the grace period).
 //!
 //! axum's own `serve` has no header timeout, connection limit nor TLS, hence this loop.
 //!

@@ -29,7 +29,7 @@ pub fn raise_for(max_connections: usize) {
         Ok(limit) if limit < max_connections as u64 + 64 => warn!(
             limit,
             max_connections,
-            "the open-files limit is below what max_connections needs; idle connections will be closed earlier"
+            "open-files limit below max_connections: idle connections are closed before the limit"
         ),
         Ok(limit) => info!(limit, "open-files limit"),
         Err(e) => warn!(error = %e, "cannot raise the open-files limit"),

@@ -58,8 +58,8 @@ async fn crowd(addr: SocketAddr, count: usize, request: Option<&'static [u8]>) -
     (opened.into_iter().map(|(client, _)| client).collect(), answered)
 }
 
-/// Holds the crowds open and times a new client's request to `addr`.
-async fn answered_despite_crowds(addr: SocketAddr) -> Duration {
+/// Holds the crowds open and times a new client's request to `role` at `addr`.
+async fn answered_despite_crowds(role: &str, addr: SocketAddr) {
     let silent = crowd(addr, SILENT, None).await;
     let idle = crowd(addr, IDLE, Some(HEALTHZ)).await;
     assert_eq!((silent.0.len(), idle.1), (SILENT, IDLE), "connections opened, requests answered");
@@ -70,7 +70,7 @@ async fn answered_despite_crowds(addr: SocketAddr) -> Duration {
     let took = started.elapsed();
     assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
     drop((silent, idle));
-    took
+    println!("{role}, limit {LIMIT}, {SILENT} silent and {IDLE} idle connections held: answered in {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,22 +83,15 @@ async fn d9_silent_and_idle_crowds_do_not_starve_the_agent() {
         ..test_config()
     })
     .await;
-    let took = answered_despite_crowds(agent.addrs.api).await;
-    println!(
-        "agent, limit {LIMIT}: a new request answered in {took:?} with {SILENT} silent and {IDLE} idle connections held"
-    );
+    answered_despite_crowds("agent", agent.addrs.api).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn d9_silent_and_idle_crowds_do_not_starve_the_gateway() {
     enough_open_files();
-    let gateway = TestGateway::start(&format!("workers = 2\n{}", test_toml("")).replace(
-        "[limits]\n",
-        &format!("[limits]\nmax_connections = {LIMIT}\nheader_timeout = \"300s\"\nidle_timeout = \"300s\"\n"),
-    ))
-    .await;
-    let took = answered_despite_crowds(gateway.addr).await;
-    println!(
-        "gateway, limit {LIMIT}: a new request answered in {took:?} with {SILENT} silent and {IDLE} idle connections held"
-    );
+    let limits =
+        format!("[limits]\nmax_connections = {LIMIT}\nheader_timeout = \"300s\"\nidle_timeout = \"300s\"\n");
+    let gateway =
+        TestGateway::start(&format!("workers = 2\n{}", test_toml("")).replace("[limits]\n", &limits)).await;
+    answered_despite_crowds("gateway", gateway.addr).await;
 }

@@ -48,7 +48,6 @@ where
     pub(super) async fn serve(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
         let _busy = self.activity.begin();
         let (mut parts, incoming) = request.into_parts();
-        // Reads go without: inserting an extension allocates, on every request.
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             parts.extensions.insert(Peer(self.peer));
         }
