@@ -280,8 +280,15 @@ async fn connection<I, S>(
         }
         _ = activity.close_requested() => {
             conn.as_mut().graceful_shutdown();
-            // A client may hold up a graceful close (HTTP/2 awaits a ping's answer).
-            tokio::time::timeout(limits.grace_period, conn).await.unwrap_or(Ok(()))
+            loop {
+                match tokio::time::timeout(limits.grace_period, conn.as_mut()).await {
+                    Ok(result) => break result,
+                    // A client may hold up a graceful close (HTTP/2 awaits a ping's
+                    // answer); a request that slipped in meanwhile is still served.
+                    Err(_) if activity.is_idle() => break Ok(()),
+                    Err(_) => {}
+                }
+            }
         }
     };
     if let Err(e) = result {

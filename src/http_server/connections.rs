@@ -63,7 +63,7 @@ impl Activity {
         self.close.cancelled()
     }
 
-    fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.in_flight.load(Ordering::Relaxed) == 0
     }
 }
