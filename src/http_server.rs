@@ -137,7 +137,7 @@ async fn accept_failed(e: &std::io::Error, connections: &Connections) {
     );
     if out_of_files && connections.close_oldest_idle() {
         debug!(error = %e, "accept failed; closing the oldest idle connection");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     } else {
         warn!(error = %e, "accept failed");
         tokio::time::sleep(Duration::from_millis(100)).await;

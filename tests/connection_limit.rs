@@ -12,6 +12,7 @@ use futures::StreamExt;
 use spp_ctl::agent::AgentConfig;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpStream;
 
 const SILENT: usize = 2000;
@@ -94,4 +95,44 @@ async fn d9_silent_and_idle_crowds_do_not_starve_the_gateway() {
     let gateway =
         TestGateway::start(&format!("workers = 2\n{}", test_toml("")).replace("[limits]\n", &limits)).await;
     answered_despite_crowds("gateway", gateway.addr).await;
+}
+
+/// The real binary as an agent allowed `files` open files (soft and hard limit, so it
+/// cannot raise them): accept runs out of descriptors long before the connection limit.
+/// Returns the running agent, its API address and its log up to "listening".
+async fn agent_with_few_files(files: u32) -> (tokio::process::Child, SocketAddr, Vec<String>) {
+    let agent = format!(
+        "ulimit -n {files} && exec {} -b 127.0.0.1 -p 0 -s 0 -a 0 --header-timeout 300s --idle-timeout 300s",
+        env!("CARGO_BIN_EXE_spp-ctl")
+    );
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", &agent])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the agent");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+    let mut log = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(api) = line.split(" api=").nth(1) {
+            let api = api.split_whitespace().next().and_then(|a| a.parse().ok()).expect("API address");
+            return (child, api, log);
+        }
+        log.push(line);
+    }
+    panic!("the agent ended before listening: {log:?}");
+}
+
+#[tokio::test]
+async fn d9_an_agent_out_of_file_descriptors_closes_idle_connections_for_new_ones() {
+    // Room for fewer connections than the crowd, and more than it opens at once.
+    let (_agent, addr, log) = agent_with_few_files(512).await;
+    assert!(log.iter().any(|l| l.contains("open-files limit below max_connections")), "{log:?}");
+    let (idle, answered) = crowd(addr, 1000, Some(HEALTHZ)).await;
+    assert_eq!((idle.len(), answered), (1000, 1000), "connections opened, requests answered");
+    let mut fresh = RawClient::connect(addr).await;
+    fresh.send(HEALTHZ).await;
+    let answer = fresh.response().await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
 }
