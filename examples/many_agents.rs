@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
             primary: TcpListener::bind("127.0.0.1:0").await?,
             secondary: TcpListener::bind("127.0.0.1:0").await?,
             api: TcpListener::bind(("127.0.0.1", base + i)).await?,
+            metrics: None,
         };
         let config = AgentConfig { host_name: format!("a{i}"), ..AgentConfig::default() };
         running.push(agent::start(config, listeners, shutdown.clone()).await?);

@@ -124,6 +124,11 @@ pub struct AgentArgs {
     /// TOML file with an [auth] section (as the gateway's): JWT required on /v1.
     #[arg(long, env = "SPP_CTL_AUTH_CONFIG")]
     pub auth_config: Option<std::path::PathBuf>,
+    /// Also serve /metrics, /healthz and /readyz on this address (e.g. 0.0.0.0:9478), plain
+    /// HTTP without auth, for Prometheus and probes when the API requires client
+    /// certificates. Off by default.
+    #[arg(long, env = "SPP_CTL_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
     /// Attach simulated processes (primary, nfv 1, vf 2, mirror 3, pcap 4): a demo
     /// without DPDK.
     #[arg(long, env = "SPP_CTL_SIMULATE")]

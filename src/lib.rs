@@ -5,12 +5,15 @@
 //! Pieces used by more than one role sit at the top level.
 
 pub mod agent;
+pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod echo;
 pub mod gateway;
 pub mod http_server;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod open_files;
 pub mod proc_type;
 pub mod pyjson;

@@ -52,6 +52,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         primary: bind(ip, args.pri_port, "primary").await?,
         secondary: bind(ip, args.sec_port, "secondary").await?,
         api: bind(ip, args.api_port, "API").await?,
+        metrics: bind_metrics(config.metrics_addr).await?,
     };
     let shutdown = shutdown::on_signals();
     let running = agent::start(config, listeners, shutdown.clone()).await?;
@@ -59,6 +60,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         let addrs = running.addresses;
         sim::attach_default(reachable(addrs.primary), reachable(addrs.secondary), shutdown);
     }
+    spp_ctl::notify::ready();
     running.wait().await;
     Ok(())
 }
@@ -78,13 +80,11 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
     spp_ctl::open_files::raise_for(config.max_connections);
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
-    let metrics_listener = match config.metrics_listen {
-        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr}"))?),
-        None => None,
-    };
+    let metrics_listener = bind_metrics(config.metrics_listen).await?;
     let source = gateway::reload::Source { path: args.config, overrides };
     let running =
         gateway::start(config, listener, metrics_listener, Some(source), shutdown::on_signals()).await?;
+    spp_ctl::notify::ready();
     running.wait().await;
     Ok(())
 }
@@ -101,6 +101,13 @@ async fn resolve_ipv4(host: &str) -> anyhow::Result<IpAddr> {
 
 async fn bind(ip: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind((ip, port)).await.with_context(|| format!("cannot bind the {what} port {ip}:{port}"))
+}
+
+async fn bind_metrics(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(addr) => Ok(Some(TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr}"))?)),
+        None => Ok(None),
+    }
 }
 
 /// Where a local client can reach a listener bound to `addr` (0.0.0.0 → loopback).

@@ -11,6 +11,7 @@ pub fn on_signals() -> CancellationToken {
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("shutdown requested");
+        crate::notify::stopping();
         cancel.cancel();
     });
     token

@@ -17,6 +17,7 @@ struct Seen {
     status: u16,
     content_type: Option<String>,
     allow: Option<String>,
+    length: Option<String>,
     body: String,
 }
 
@@ -28,7 +29,8 @@ async fn send(http: &reqwest::Client, method: Method, url: &str, body: Option<&s
     let response = request.send().await.expect("request sent");
     let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
     let (status, content_type, allow) = (response.status().as_u16(), header("content-type"), header("allow"));
-    Seen { status, content_type, allow, body: response.text().await.unwrap() }
+    let length = header("content-length");
+    Seen { status, content_type, allow, length, body: response.text().await.unwrap() }
 }
 
 #[tokio::test]
@@ -44,6 +46,9 @@ async fn every_method_passes_through_unchanged() {
         (Method::GET, "/v1/processes", None),
         (Method::GET, "/v1/nfvs/1", None),
         (Method::HEAD, "/v1/vfs/2", None),
+        (Method::HEAD, "/v1/nfvs/9", None),
+        (Method::GET, "/v1/", None),
+        (Method::PUT, "/v1/", Some("{}")),
         (Method::PUT, "/v1/nfvs/1/forward", Some(r#"{"action": "start"}"#)),
         (Method::POST, "/v1/vfs/2/components", Some(r#"{"name": "fwd1", "core": 2, "type": "forward"}"#)),
         (Method::POST, "/v1/vfs/2/components", Some(r#"{"name": "fwd1", "core": 2, "type": "forward"}"#)),
@@ -67,11 +72,15 @@ async fn every_method_passes_through_unchanged() {
                 .await;
         let what = format!("{method} {path}");
         assert_eq!(
-            (via.status, &via.content_type, &via.allow, &via.body),
-            (expected.status, &expected.content_type, &expected.allow, &expected.body),
+            (via.status, &via.content_type, &via.allow, &via.length, &via.body),
+            (expected.status, &expected.content_type, &expected.allow, &expected.length, &expected.body),
             "{what}"
         );
     }
+    // A HEAD answer states the length of the body a GET gets.
+    let get = send(&http, Method::GET, &gateway.url("/v1/hosts/compute-1/vfs/2"), None).await;
+    let head = send(&http, Method::HEAD, &gateway.url("/v1/hosts/compute-1/vfs/2"), None).await;
+    assert_eq!((head.status, head.length, head.body.as_str()), (200, Some(get.body.len().to_string()), ""));
     let seen = send(&http, Method::GET, &gateway.url("/v1/hosts/compute-1/processes?x=1"), None).await;
     assert_eq!(seen.status, 200);
 }
@@ -88,7 +97,10 @@ async fn unknown_and_malformed_hosts_and_routes() {
     let seen = send(&http, Method::GET, &gateway.url("/v1/hosts/a%20b/processes"), None).await;
     assert_eq!(
         (seen.status, seen.body.as_str()),
-        (400, "invalid host name \"a b\": expected [A-Za-z0-9._-]{1,253}")
+        (
+            400,
+            "invalid host name \"a b\": expected dot-separated labels of [A-Za-z0-9_-]{1,63}, at most 253 bytes"
+        )
     );
     let seen = send(&http, Method::GET, &gateway.url("/v1/processes"), None).await;
     assert_eq!(seen.status, 404);
@@ -308,7 +320,7 @@ async fn inventory_reload_and_metrics() {
 
     let agent_metrics = send(&http, Method::GET, &gateway.url("/v1/hosts/h2/metrics"), None).await;
     assert_eq!(agent_metrics.status, 200);
-    assert!(agent_metrics.body.contains("spp_ctl_build_info{role=\"agent\""), "{}", agent_metrics.body);
+    assert!(agent_metrics.body.contains(",role=\"agent\",version=\""), "{}", agent_metrics.body);
 
     let metrics = http.get(gateway.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
@@ -317,7 +329,7 @@ async fn inventory_reload_and_metrics() {
         "spp_gateway_upstream_up{host=\"h2\"} 1",
         "spp_gateway_hosts{state=\"up\"} 1",
         "spp_gateway_auth_failures_total{reason=\"signature\"} 0",
-        "spp_ctl_build_info{role=\"gateway\",version=\"",
+        ",role=\"gateway\",version=\"",
     ] {
         assert!(metrics.contains(line), "missing {line:?} in:\n{metrics}");
     }

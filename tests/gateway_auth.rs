@@ -6,6 +6,7 @@ mod common;
 
 use common::certs::{Pki, jwt_key};
 use common::gateway::{TestGateway, agents_toml, with_auth};
+use common::jwt::Seen;
 use common::{TestAgent, eventually};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -91,20 +92,8 @@ fn claims(extra: Value) -> Value {
     base
 }
 
-struct Seen {
-    status: u16,
-    challenge: Option<String>,
-    body: String,
-}
-
 async fn call(gateway: &TestGateway, method: reqwest::Method, path: &str, token: Option<&str>) -> Seen {
-    let mut request = reqwest::Client::new().request(method, gateway.url(path));
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = request.send().await.unwrap();
-    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
-    Seen { status: response.status().as_u16(), challenge, body: response.text().await.unwrap() }
+    common::jwt::call(&gateway.url(path), method, token).await
 }
 
 async fn gateway_with(keys: &Keys, agents: &[(&str, std::net::SocketAddr)]) -> TestGateway {
@@ -385,7 +374,10 @@ async fn remote_jwks_refetches_once_per_interval_and_survives_the_provider() {
         let claims = json!({"sub": "x", "scope": "spp:read", "exp": now() + 60});
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
     };
-    for t in (0..50).map(|i| signed_by_a(format!("bogus-{i}"))) {
+    // Signed beforehand: in a debug build signing 50 tokens can take longer than the
+    // interval, which would let a second refetch through.
+    let flood: Vec<String> = (0..50).map(|i| signed_by_a(format!("bogus-{i}"))).collect();
+    for t in flood {
         assert_eq!(get(t).await, 401);
     }
     assert_eq!(provider.fetches.load(Ordering::SeqCst), 3, "50 unknown kids, one fetch");

@@ -49,7 +49,7 @@ async fn agent_metrics_pass_promtool_and_carry_the_data_plane() {
         "spp_vf_components{client_id=\"2\",type=\"forward\"} 1",
         "spp_agent_http_requests_total{code=\"200\",method=\"GET\",route=\"/v1/nfvs/{id}\"} 1",
         "spp_agent_http_requests_total{code=\"404\",method=\"GET\",route=\"unmatched\"} 1",
-        "spp_ctl_build_info{role=\"agent\",version=\"",
+        ",role=\"agent\",version=\"",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }

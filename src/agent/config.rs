@@ -38,6 +38,8 @@ pub struct AgentConfig {
     pub tls: Option<crate::tls::ServerTlsFiles>,
     /// The `[auth]` section of `--auth-config` (off by default).
     pub auth: Option<crate::auth::AuthConfig>,
+    /// The plain listener of `/metrics` and the probes (`--metrics-addr`; off by default).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for AgentConfig {
@@ -59,6 +61,7 @@ impl Default for AgentConfig {
             scrape_timeout: Duration::from_secs(1),
             tls: None,
             auth: None,
+            metrics_addr: None,
         }
     }
 }
@@ -94,6 +97,11 @@ impl AgentConfig {
             scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
             tls: tls_files(args)?,
             auth: args.auth_config.as_deref().map(auth_section).transpose()?,
+            metrics_addr: args
+                .metrics_addr
+                .as_deref()
+                .map(|raw| raw.parse().map_err(|e| format!("--metrics-addr {raw:?}: {e}")))
+                .transpose()?,
         })
     }
 }

@@ -32,11 +32,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-/// The three bound sockets of an agent.
+/// The bound sockets of an agent.
 pub struct Listeners {
     pub primary: TcpListener,
     pub secondary: TcpListener,
     pub api: TcpListener,
+    /// Plain `/metrics`, `/healthz` and `/readyz` (`--metrics-addr`).
+    pub metrics: Option<TcpListener>,
 }
 
 /// Addresses actually bound (port 0 resolved).
@@ -45,6 +47,7 @@ pub struct Addresses {
     pub primary: SocketAddr,
     pub secondary: SocketAddr,
     pub api: SocketAddr,
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A started agent.
@@ -71,6 +74,7 @@ pub async fn start(
         primary: listeners.primary.local_addr()?,
         secondary: listeners.secondary.local_addr()?,
         api: listeners.api.local_addr()?,
+        metrics: listeners.metrics.as_ref().map(TcpListener::local_addr).transpose()?,
     };
     let security = Arc::new(
         security::Security::load(&config)
@@ -116,7 +120,10 @@ pub async fn start(
         shutdown: shutdown.clone(),
         sysfs_cpu: PathBuf::from("/sys/devices/system/cpu"),
     };
-    info!(primary = %addresses.primary, secondary = %addresses.secondary, api = %addresses.api, "agent listening");
+    info!(
+        primary = %addresses.primary, secondary = %addresses.secondary, api = %addresses.api,
+        metrics = ?addresses.metrics, "agent listening"
+    );
     let mut tasks = JoinSet::new();
     // `/readyz` turns 503 at once; the listeners close after the drain period.
     let stop = CancellationToken::new();
@@ -124,9 +131,15 @@ pub async fn start(
     let shutdown = stop;
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
+    if let Some(listener) = listeners.metrics {
+        // Outside the guard and without TLS: scrapers and kubelets hold no client certificate.
+        let plain = api::probes(state.clone()).merge(scrape::routes(scraper.clone()));
+        tasks.spawn(http_server::serve(listener, plain, limits.clone(), None, shutdown.clone()));
+    }
     let routes = api::router(state).merge(scrape::routes(scraper));
     let routes = routes.layer(axum::middleware::from_fn_with_state(security.clone(), security::guard));
-    let app = api::finish(http_metrics::track(routes, metrics));
+    let routes = http_metrics::track(routes, metrics).layer(axum::middleware::from_fn(crate::audit::layer));
+    let app = api::finish(routes);
     tasks.spawn(security::reload_on_hangup(security.clone(), shutdown.clone()));
     tasks.spawn(http_server::serve(listeners.api, app, limits, security.tls.clone(), shutdown));
     Ok(RunningAgent { registry, addresses, tasks })

@@ -21,12 +21,14 @@ pub enum AuthError {
     Issuer,
     #[error("token audience not accepted")]
     Audience,
-    #[error("unknown key id {0:?}")]
+    /// The key id as `echo` quotes it.
+    #[error("unknown key id \"{0}\"")]
     UnknownKid(String),
     #[error("token algorithm not accepted: {0}")]
     Algorithm(String),
     #[error("insufficient scope: {0} needed")]
     Scope(&'static str),
+    /// The host name as `echo` quotes it.
     #[error("token does not allow host {0}")]
     Host(String),
 }

@@ -1,38 +1,55 @@
 //! The check both roles run on `/v1` requests: a valid token, the scope the method
-//! needs, and — for gateway paths `/v1/hosts/{host}/...` — a `hosts` claim covering the
-//! host.
+//! needs, and a `hosts` claim covering the host the request is for (the gateway's
+//! decoded `{host}`, or the agent's own name). Finding that host is the caller's part.
 
+use crate::audit::Note;
 use crate::auth::{AuthError, Principal, Verifier};
+use crate::echo::echo;
 use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use tracing::warn;
+
+/// Why a request was refused, and by whom when the token itself was valid.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: AuthError,
+    /// The subject of a verified token refused for its scope or hosts.
+    pub sub: Option<Arc<str>>,
+}
+
+impl From<AuthError> for Refusal {
+    fn from(error: AuthError) -> Self {
+        Refusal { error, sub: None }
+    }
+}
 
 /// The caller of a request, or why it is refused.
 pub async fn admit(
     verifier: &Verifier,
     headers: &HeaderMap,
     method: &Method,
-    path: &str,
-) -> Result<Principal, AuthError> {
+    host: Option<&str>,
+) -> Result<Principal, Refusal> {
     let principal = verifier.verify(headers.get(header::AUTHORIZATION)).await?;
-    principal.authorize_method(method)?;
-    if let Some(host) = host_in_path(path) {
-        principal.authorize_host(host)?;
+    let allowed = principal.authorize_method(method).and_then(|()| match host {
+        Some(host) => principal.authorize_host(host),
+        None => Ok(()),
+    });
+    match allowed {
+        Ok(()) => Ok(principal),
+        Err(error) => Err(Refusal { error, sub: Some(principal.sub) }),
     }
-    Ok(principal)
 }
 
-/// `{host}` of `/v1/hosts/{host}[/...]`.
-fn host_in_path(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/v1/hosts/")?;
-    rest.split('/').next().filter(|h| !h.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hosts_in_paths() {
-        assert_eq!(super::host_in_path("/v1/hosts/h1/nfvs/1"), Some("h1"));
-        assert_eq!(super::host_in_path("/v1/hosts/h1"), Some("h1"));
-        assert_eq!(super::host_in_path("/v1/hosts"), None);
-        assert_eq!(super::host_in_path("/v1/cluster/processes"), None);
+impl Refusal {
+    /// The answer to a refused request, logged at warn with the reason only (never the
+    /// token) and noted for the audit trail.
+    pub fn into_response_for(self, method: &Method, path: &str, host: Option<&str>) -> Response {
+        let reason = self.error.reason();
+        warn!(reason, %method, path = echo(path), "request refused");
+        let mut response = self.error.into_response();
+        Note { sub: self.sub, host: host.map(str::to_owned), reason }.attach(method, &mut response);
+        response
     }
 }

@@ -39,7 +39,8 @@ impl std::fmt::Debug for Key {
 }
 
 pub fn algorithm(name: &str) -> Result<Algorithm, String> {
-    Algorithm::from_str(name).map_err(|_| format!("unknown algorithm {name:?}"))
+    // Named in a token's header too: echoed, not quoted whole.
+    Algorithm::from_str(name).map_err(|_| format!("unknown algorithm \"{}\"", crate::echo::echo(name)))
 }
 
 /// Loads a file-based source (secret, public key or JWKS file).

@@ -145,7 +145,7 @@ impl Verifier {
         }
         if candidates.is_empty() {
             return Err(match kid {
-                Some(kid) => AuthError::UnknownKid(kid),
+                Some(kid) => AuthError::UnknownKid(crate::echo::echo(&kid)),
                 None => AuthError::Algorithm(format!("no key for {alg:?}")),
             });
         }

@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("invalid host name {0:?}: expected [A-Za-z0-9._-]{{1,253}}")]
+    /// The raw segment as `echo` quotes it.
+    #[error(
+        "invalid host name \"{0}\": expected dot-separated labels of [A-Za-z0-9_-]{{1,63}}, at most 253 bytes"
+    )]
     BadHostName(String),
     #[error("unknown host {0}")]
     UnknownHost(String),
@@ -17,6 +20,8 @@ pub enum GatewayError {
     Upstream { host: String, source: UpstreamError },
     #[error("Request entity too large.")]
     PayloadTooLarge,
+    #[error("invalid request body: {0}")]
+    BrokenBody(String),
     #[error(
         "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)"
     )]
@@ -26,7 +31,7 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BadHostName(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadHostName(_) | GatewayError::BrokenBody(_) => StatusCode::BAD_REQUEST,
             GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { source, .. } => source.status(),

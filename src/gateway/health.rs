@@ -1,6 +1,6 @@
-//! Health checks: every agent is asked `GET /v1/processes` each interval. A failure
-//! marks it `down` (requests then fail fast); the next success brings it back. Only
-//! state changes are logged.
+//! Health checks: every agent is asked `GET /v1/processes` each interval (`GET /info`
+//! when its own auth refuses the tokenless probe). A failure marks it `down` (requests
+//! then fail fast); the next success brings it back. Only state changes are logged.
 
 use crate::gateway::Gateway;
 use crate::gateway::hosts::{Host, Probe, State as HostState};
@@ -36,25 +36,16 @@ pub async fn check_all(gateway: &Arc<Gateway>) {
 
 async fn check(gateway: &Gateway, host: &Arc<Host>) {
     let started = Instant::now();
-    let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
-    let result = upstream::send(
-        gateway.clients.here(),
-        host,
-        &Method::GET,
-        "/v1/processes",
-        &HeaderMap::new(),
-        Default::default(),
-        deadline,
-    )
-    .await;
+    let result = match ask(gateway, host, "/v1/processes").await {
+        // An agent with auth of its own refuses the probe, which has no token: it is
+        // alive, and its open `/info` has the count.
+        Ok(answer) if matches!(answer.status.as_u16(), 401 | 403) => ask(gateway, host, "/info").await,
+        result => result,
+    };
     let latency = started.elapsed();
     gateway.metrics.health_check_duration.with_label_values(&[&host.name]).observe(latency.as_secs_f64());
     let probe = match result {
-        Ok(answer) if answer.status.is_success() => {
-            let processes =
-                serde_json::from_slice::<Vec<serde_json::Value>>(&answer.body).map_or(0, |p| p.len());
-            Probe::Up { latency, processes }
-        }
+        Ok(answer) if answer.status.is_success() => Probe::Up { latency, processes: processes(&answer.body) },
         Ok(answer) => Probe::Down { latency, error: format!("agent answered {}", answer.status.as_u16()) },
         Err(error) => Probe::Down { latency, error: error.to_string() },
     };
@@ -65,6 +56,27 @@ async fn check(gateway: &Gateway, host: &Arc<Host>) {
                 warn!(host = %host.name, from = before.as_str(), error = %host.last_error(), "agent is down")
             }
         }
+    }
+}
+
+async fn ask(
+    gateway: &Gateway,
+    host: &Host,
+    path: &str,
+) -> Result<upstream::Answer, upstream::UpstreamError> {
+    let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
+    let pool = gateway.clients.here();
+    upstream::send(pool, host, &Method::GET, path, &HeaderMap::new(), Default::default(), deadline).await
+}
+
+/// The process count in a `/v1/processes` list or an `/info` object.
+fn processes(body: &[u8]) -> usize {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Array(list)) => list.len(),
+        Ok(serde_json::Value::Object(info)) => {
+            info.get("processes").and_then(|n| n.as_u64()).map_or(0, |n| n as usize)
+        }
+        _ => 0,
     }
 }
 

@@ -11,9 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Host names: `[A-Za-z0-9._-]{1,253}`.
+/// Host names: `[A-Za-z0-9._-]{1,253}` with DNS labels: dot-separated, each of 1 to 63
+/// characters (no empty label, so no leading, trailing or doubled dot).
 pub fn is_host_name(name: &str) -> bool {
-    (1..=253).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    (1..=253).contains(&name.len())
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +156,11 @@ impl Hosts {
         self.len() == 0
     }
 
+    /// The entries one source set last.
+    pub fn entries(&self, source: Source) -> Vec<Entry> {
+        self.sources.lock().get(&source).cloned().unwrap_or_default()
+    }
+
     /// Replaces the entries of one source (`(name, url, base)`); static entries win over
     /// discovered ones of the same name. Hosts whose URL did not change keep their health.
     pub fn set_source(&self, source: Source, entries: Vec<Entry>) {
@@ -183,8 +193,14 @@ mod tests {
 
     #[test]
     fn host_names() {
-        assert!(is_host_name("compute-1.example_x"));
-        for bad in ["", "a b", "a/b", "é", &"x".repeat(254)] {
+        let label = "x".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{}", "x".repeat(61));
+        for good in ["compute-1.example_x", "a", "-", &label, &longest] {
+            assert!(is_host_name(good), "{good}");
+        }
+        let too_long = format!("{longest}x");
+        let long_label = "x".repeat(64);
+        for bad in ["", "a b", "a/b", "é", ".", "..", "a..b", ".a", "a.", &long_label, &too_long] {
             assert!(!is_host_name(bad), "{bad}");
         }
     }

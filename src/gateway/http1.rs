@@ -6,14 +6,16 @@
 //! buffer each time, for a connection that only ever carries one request at a time from
 //! one task. Parsing stays with `httparse`, the parser hyper uses.
 
-use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::io::Write;
 
-/// Request headers of the client that go on to the agent.
-const FORWARDED: [HeaderName; 2] = [CONTENT_TYPE, ACCEPT];
-/// Answer headers of the agent that go back to the client.
-const RETURNED: [HeaderName; 2] = [CONTENT_TYPE, ALLOW];
+/// Request headers of the client that go on to the agent: the credentials too, so that
+/// an agent with its own auth checks the same token.
+const FORWARDED: [HeaderName; 3] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION];
+/// Answer headers of the agent that go back to the client: a 401 of an agent's own auth
+/// keeps its challenge (RFC 9110 §11.6.1).
+const RETURNED: [HeaderName; 3] = [CONTENT_TYPE, ALLOW, WWW_AUTHENTICATE];
 /// An answer head with more headers than this is refused.
 const MAX_HEADERS: usize = 64;
 
@@ -63,7 +65,8 @@ pub enum Framing {
 #[derive(Debug)]
 pub struct Head {
     pub status: StatusCode,
-    /// The headers in `RETURNED` that the answer has.
+    /// The headers in `RETURNED` that the answer has, and the `Content-Length` of an
+    /// answer to a HEAD (no body to take it from).
     pub headers: HeaderMap,
     pub framing: Framing,
     /// Whether the connection may carry another request after this answer.
@@ -112,6 +115,9 @@ pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, String> {
                 HeaderValue::from_bytes(value).map_err(|_| format!("invalid {name} in the answer"))?;
             headers.append(known.clone(), value);
         }
+    }
+    if let (true, Some(length)) = (head, length) {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
     let framing = if head || status.is_informational() || matches!(code, 204 | 304) {
         Framing::Empty
@@ -218,7 +224,7 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "PUT /v1/nfvs/1 HTTP/1.1\r\nhost: 127.0.0.1:7777\r\ncontent-type: application/json\r\n\
-             content-length: 19\r\n\r\n{\"action\": \"start\"}"
+             authorization: Bearer x\r\ncontent-length: 19\r\n\r\n{\"action\": \"start\"}"
         );
         let mut out = Vec::new();
         encode_request(&mut out, &Method::GET, "/v1/processes?x=1", &host, &HeaderMap::new(), b"");
@@ -244,6 +250,11 @@ mod tests {
             head("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, PUT\r\nContent-Length: 0\r\n\r\n", false);
         assert_eq!((h.status.as_u16(), h.framing), (405, Framing::Length(0)));
         assert_eq!(h.headers[ALLOW], "GET, PUT");
+        let h = head(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+            false,
+        );
+        assert_eq!(h.headers[WWW_AUTHENTICATE], "Bearer realm=\"x\"");
 
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false);
         assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, true));
@@ -263,6 +274,13 @@ mod tests {
             let h = head(&format!("HTTP/1.1 {status} X\r\nContent-Length: 7\r\n\r\n"), is_head);
             assert_eq!((h.framing, h.keep_alive), (Framing::Empty, true), "{status} {is_head}");
         }
+        // The answer to a HEAD keeps the length of the body it leaves out.
+        let h = head("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n", true);
+        assert_eq!(h.headers.len(), 2);
+        assert_eq!(h.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(h.headers[CONTENT_LENGTH], "7");
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n1234567", false);
+        assert!(h.headers.is_empty(), "the length of a body goes with the body");
     }
 
     #[test]

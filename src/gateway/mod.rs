@@ -8,6 +8,7 @@ pub mod error;
 pub mod fanout;
 pub mod guard;
 pub mod health;
+pub mod host_path;
 pub mod hosts;
 pub mod http1;
 pub mod pool;

@@ -60,10 +60,13 @@ fn pool() -> Pool {
     Pool::new(Duration::from_secs(1), &crate::tls::client_config(&Default::default()).unwrap())
 }
 
+/// The caller's credentials, spelt as no client library would: they go on byte for byte.
+const TOKEN: &str = "bearer  eyJh.eyJz-_.c2ln~+/=";
+
 async fn exchange(pool: &Pool, host: &Host, method: &Method, body: &[u8]) -> Result<(Answer, bool), String> {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer secret"));
+    headers.insert(header::AUTHORIZATION, HeaderValue::from_static(TOKEN));
     let mut conn = pool.checkout(host).await?;
     let request = Outgoing { method, target: "/v1/nfvs/1?x=y", headers: &headers, body };
     let result = conn.exchange(&request, host).await.map_err(|(Failure::Unsent(e) | Failure::Broken(e))| e);
@@ -98,7 +101,7 @@ async fn request_bytes_and_framings_over_one_connection() {
             0,
             format!(
                 "PUT /v1/nfvs/1?x=y HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-            content-length: 2\r\n\r\n{{}}",
+            authorization: {TOKEN}\r\ncontent-length: 2\r\n\r\n{{}}",
                 host.base.authority().unwrap()
             )
         )
@@ -113,7 +116,8 @@ async fn request_bytes_and_framings_over_one_connection() {
     for expected in ["GET /v1/nfvs/1?x=y HTTP/1.1\r\n", "HEAD /v1/nfvs/1?x=y HTTP/1.1\r\n", "GET "] {
         let (connection, request) = seen.recv().await.unwrap();
         assert_eq!(connection, 0, "one connection for all");
-        assert!(request.starts_with(expected) && !request.contains("authorization"), "{request}");
+        let credentials = format!("\r\nauthorization: {TOKEN}\r\n");
+        assert!(request.starts_with(expected) && request.contains(&credentials), "{request}");
     }
 }
 

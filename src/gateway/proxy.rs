@@ -1,35 +1,35 @@
-//! `ANY /v1/hosts/{host}/{rest...}` → the agent's `/v1/{rest...}`: method, query, body
-//! and content type go through; the agent's status, content type and body come back
-//! unchanged. A host that is down fails at once with its last error.
+//! `ANY /v1/hosts/{host}/{rest...}` → the agent's `/v1/{rest...}`: method, query, body,
+//! content type and credentials go through; the agent's status, content type and body
+//! come back unchanged. A host that is down fails at once with its last error.
 //!
 //! This route carries nearly all the traffic, so it is served ahead of the router
 //! (`routes::app`): matching, extractors and boxed layers cost more than the rest of the
-//! gateway's own work per request. `{rest}` goes to the agent as it came, undecoded.
+//! gateway's own work per request. `{host}` is decoded once (`host_path`); `{rest}` goes
+//! to the agent as it came, undecoded.
 
+use crate::audit::{Note, is_mutating};
+use crate::echo::echo;
 use crate::gateway::error::GatewayError;
-use crate::gateway::hosts::{Host, State as HostState, is_host_name};
+use crate::gateway::host_path::decode_host;
+use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::{Gateway, guard, upstream};
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{Method, request};
+use axum::http::request;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::info;
 
-/// `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`, both non-empty.
+/// The raw `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`; `{rest}` may be empty (the agent's `/v1/`).
 fn split_path(path: &str) -> Option<(&str, &str)> {
     let (host, rest) = path.strip_prefix("/v1/hosts/")?.split_once('/')?;
-    (!host.is_empty() && !rest.is_empty()).then_some((host, rest))
+    (!host.is_empty()).then_some((host, rest))
 }
 
-/// Resolves a host name from a path to a usable host.
+/// Resolves a validated host name to a usable host.
 fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError> {
-    if !is_host_name(name) {
-        return Err(GatewayError::BadHostName(name.to_owned()));
-    }
-    let host = gateway.hosts.get(name).ok_or_else(|| GatewayError::UnknownHost(name.to_owned()))?;
+    let host = gateway.hosts.get(name).ok_or_else(|| GatewayError::UnknownHost(echo(name)))?;
     if host.state() == HostState::Down {
         return Err(GatewayError::HostDown { host: name.to_owned(), error: host.last_error() });
     }
@@ -41,25 +41,28 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, 
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
-    let Some((name, rest)) = split_path(path) else { return Err(Request::from_parts(parts, body)) };
-    let principal = match guard::check(&gateway, &parts.headers, &parts.method, path).await {
+    let Some((raw_host, rest)) = split_path(path) else { return Err(Request::from_parts(parts, body)) };
+    let name = match decode_host(raw_host) {
+        Ok(name) => name,
+        Err(error) => {
+            let response = guard::refuse_host_name(error, &parts.method);
+            gateway.metrics.observe_request("unknown", &parts.method, response.status(), started.elapsed());
+            return Ok(response);
+        }
+    };
+    let principal = match guard::check(&gateway, &parts.headers, &parts.method, path, Some(&name)).await {
         Ok(principal) => principal,
         Err(refusal) => return Ok(refusal),
     };
-    let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    let (response, label) = match forward(&gateway, &name, rest, &parts, body).await {
+    let (mut response, label) = match forward(&gateway, &name, rest, &parts, body).await {
         Ok(response) => (response, &*name),
-        Err(error @ (GatewayError::BadHostName(_) | GatewayError::UnknownHost(_))) => {
-            (error.into_response(), "unknown")
-        }
+        Err(error @ GatewayError::UnknownHost(_)) => (error.into_response(), "unknown"),
         Err(error) => (error.into_response(), &*name),
     };
     gateway.metrics.observe_request(label, &parts.method, response.status(), started.elapsed());
-    if !matches!(parts.method, Method::GET | Method::HEAD) {
-        let client = parts.extensions.get::<crate::http_server::Peer>().map(|p| p.0.to_string());
-        info!(target: "audit", sub = %principal.sub, host = %name, method = %parts.method, path,
-            status = response.status().as_u16(), duration_ms = started.elapsed().as_millis() as u64,
-            client = client.unwrap_or_default(), "mutating request");
+    if is_mutating(&parts.method) {
+        let host = Some(name.into_owned());
+        Note { sub: Some(principal.sub), host, reason: Note::ALLOWED }.attach(&parts.method, &mut response);
     }
     Ok(response)
 }
@@ -109,7 +112,18 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(GatewayError::PayloadTooLarge),
-        Err(_) => Ok(Bytes::new()),
+        // A malformed or cut-off body is not the body the client sent: nothing goes to
+        // the agent. A client that is gone never reads the answer.
+        Err(e) => Err(GatewayError::BrokenBody(body_error(&*e))),
+    }
+}
+
+/// Why a request body could not be read: the HTTP decoder's reason for a malformed one.
+fn body_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes = std::iter::successors(Some(error), |e| e.source());
+    match causes.find_map(|e| e.downcast_ref::<std::io::Error>()) {
+        Some(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => io.to_string(),
+        _ => "the client stopped sending it midway".to_owned(),
     }
 }
 
@@ -121,9 +135,8 @@ mod tests {
     fn proxied_paths() {
         assert_eq!(split_path("/v1/hosts/h1/nfvs/1"), Some(("h1", "nfvs/1")));
         assert_eq!(split_path("/v1/hosts/h1/processes"), Some(("h1", "processes")));
-        for other in
-            ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts/h1/", "/v1/hosts//processes", "/v1/cluster/processes"]
-        {
+        assert_eq!(split_path("/v1/hosts/h1/"), Some(("h1", "")));
+        for other in ["/v1/hosts", "/v1/hosts/h1", "/v1/hosts//processes", "/v1/cluster/processes"] {
             assert_eq!(split_path(other), None, "{other}");
         }
     }
@@ -132,6 +145,7 @@ mod tests {
     fn agent_paths() {
         assert_eq!(target("nfvs/1", None), "/v1/nfvs/1");
         assert_eq!(target("nfvs/1", Some("a=b")), "/v1/nfvs/1?a=b");
+        assert_eq!(target("", None), "/v1/");
         assert_eq!(target("metrics", Some("x")), "/metrics?x");
     }
 }

@@ -106,7 +106,7 @@ pub async fn watch(gateway: Arc<Gateway>, source: Source, poll: Duration, shutdo
             }
         }
         seen = modified(&path);
-        let _ = reload(&gateway, &source).await;
+        let _ = crate::notify::reloading(reload(&gateway, &source)).await;
         super::health::check_all(&gateway).await;
     }
 }

@@ -1,13 +1,15 @@
 //! The gateway's router: inventory, proxy, cluster views, health and metrics.
 
+use crate::audit;
 use crate::auth::Principal;
+use crate::echo::echo;
 use crate::gateway::error::GatewayError;
-use crate::gateway::hosts::is_host_name;
+use crate::gateway::guard::RequestHost;
 use crate::gateway::{Gateway, fanout, guard, health, proxy};
 use crate::metrics;
 use crate::pyjson;
 use axum::Router;
-use axum::extract::{Extension, Path, Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use tower::{Service, ServiceExt};
 
 /// The gateway's service: proxied requests go straight to `proxy::serve`, the rest to
-/// the router.
+/// the router; mutating requests of either kind are audited.
 pub fn app(
     gateway: Arc<Gateway>,
     with_metrics: bool,
@@ -26,10 +28,15 @@ pub fn app(
     tower::service_fn(move |request: Request| {
         let (gateway, router) = (gateway.clone(), router.clone());
         async move {
-            match proxy::serve(gateway, request).await {
-                Ok(response) => Ok(response),
-                Err(request) => router.oneshot(request).await,
+            let pending = audit::Pending::start(&request);
+            let response = match proxy::serve(gateway, request).await {
+                Ok(response) => response,
+                Err(request) => router.oneshot(request).await?,
+            };
+            if let Some(pending) = pending {
+                pending.finish(&response);
             }
+            Ok(response)
         }
     })
 }
@@ -41,17 +48,20 @@ fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
-    let router = api
-        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
-        .route("/readyz", get(readyz))
-        .fallback(no_route);
+    let router = api.merge(probes()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
     router.with_state(gateway)
 }
 
-/// `/metrics` alone, for the separate metrics listener.
+/// `/metrics` and the probes, for the separate metrics listener (no auth there).
 pub fn metrics_only(gateway: Arc<Gateway>) -> Router {
-    metrics_router().with_state(gateway)
+    metrics_router().merge(probes()).with_state(gateway)
+}
+
+fn probes() -> Router<Arc<Gateway>> {
+    Router::new()
+        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
+        .route("/readyz", get(readyz))
 }
 
 fn metrics_router() -> Router<Arc<Gateway>> {
@@ -87,14 +97,12 @@ async fn hosts_list(
     json(&Value::Array(visible.map(|h| h.to_json()).collect()))
 }
 
+/// One host's entry; the guard layer has decoded and validated its name.
 async fn host_get(
     State(gateway): State<Arc<Gateway>>,
-    Path(name): Path<String>,
+    Extension(RequestHost(name)): Extension<RequestHost>,
 ) -> Result<Response, GatewayError> {
-    if !is_host_name(&name) {
-        return Err(GatewayError::BadHostName(name));
-    }
-    let host = gateway.hosts.get(&name).ok_or(GatewayError::UnknownHost(name))?;
+    let host = gateway.hosts.get(&name).ok_or_else(|| GatewayError::UnknownHost(echo(&name)))?;
     Ok(json(&host.to_json()))
 }
 
@@ -105,5 +113,5 @@ async fn metrics_get(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 async fn no_route(request: Request) -> GatewayError {
-    GatewayError::NoRoute(request.uri().path().to_owned())
+    GatewayError::NoRoute(echo(request.uri().path()))
 }

@@ -27,7 +27,7 @@ pub struct AgentMetrics {
 impl AgentMetrics {
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
-        super::register_build_info(&registry, "agent")?;
+        super::register_process_info(&registry, "agent")?;
         let metrics = AgentMetrics {
             processes: IntGaugeVec::new(
                 Opts::new("spp_agent_processes", "Connected SPP processes by type."),

@@ -39,7 +39,7 @@ pub struct GatewayMetrics {
 impl GatewayMetrics {
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
-        super::register_build_info(&registry, "gateway")?;
+        super::register_process_info(&registry, "gateway")?;
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)
         };

@@ -21,14 +21,16 @@ use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 /// The exposition content type; the crate's own constant lacks the charset.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Registers `spp_ctl_build_info{version, role} 1`.
-pub fn register_build_info(registry: &Registry, role: &str) -> prometheus::Result<()> {
+/// Registers what both roles export about themselves: `spp_ctl_build_info{version,
+/// revision, role} 1` and the `process_*` series (CPU, memory, fds, start time).
+pub fn register_process_info(registry: &Registry, role: &str) -> prometheus::Result<()> {
     let info = IntGaugeVec::new(
         Opts::new("spp_ctl_build_info", "Build identity of spp-ctl."),
-        &["version", "role"],
+        &["version", "revision", "role"],
     )?;
-    info.with_label_values(&[env!("CARGO_PKG_VERSION"), role]).set(1);
-    registry.register(Box::new(info))
+    info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("SPP_CTL_REVISION"), role]).set(1);
+    registry.register(Box::new(info))?;
+    registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
 }
 
 /// `spp_ctl_tls_cert_expiry_timestamp_seconds`, which both roles export.

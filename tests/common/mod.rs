@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod gateway;
+pub mod jwt;
 pub mod prometheus;
 pub mod raw;
 
@@ -82,7 +83,7 @@ impl TestAgent {
     /// An agent whose API listens on `api` (to restart one on the same port).
     pub async fn start_on(config: AgentConfig, api: TcpListener) -> Self {
         init_tracing();
-        let listeners = Listeners { primary: bind().await, secondary: bind().await, api };
+        let listeners = Listeners { primary: bind().await, secondary: bind().await, api, metrics: None };
         let shutdown = CancellationToken::new();
         let running = agent::start(config, listeners, shutdown.clone()).await.expect("agent starts");
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");

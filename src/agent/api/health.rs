@@ -10,7 +10,11 @@ use axum::routing::get;
 use serde_json::json;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/info", get(info))
+    probes().route("/info", get(info))
+}
+
+pub fn probes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response {
