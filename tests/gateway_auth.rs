@@ -297,6 +297,8 @@ async fn idp(pki: &Pki) -> Idp {
     let stop = tokio_util::sync::CancellationToken::new();
     let limits = spp_ctl::http_server::ServerLimits {
         header_timeout: std::time::Duration::from_secs(5),
+        body_timeout: std::time::Duration::from_secs(5),
+        idle_timeout: std::time::Duration::from_secs(5),
         max_connections: 16,
         grace_period: std::time::Duration::from_millis(100),
         workers: 0,
