@@ -5,8 +5,8 @@
 //! expiry of a certificate for the metrics.
 
 use parking_lot::RwLock;
-use rustls::server::WebPkiClientVerifier;
 use rustls::crypto::hash::HashAlgorithm;
+use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};

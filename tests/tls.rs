@@ -260,7 +260,10 @@ impl rustls::client::ClientSessionStore for CountedTickets {
         self.tickets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.store.insert_tls13_ticket(name, value)
     }
-    fn take_tls13_ticket(&self, name: &ServerName<'static>) -> Option<rustls::client::Tls13ClientSessionValue> {
+    fn take_tls13_ticket(
+        &self,
+        name: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
         self.store.take_tls13_ticket(name)
     }
 }
@@ -303,7 +306,8 @@ async fn new_connections_resume_with_one_ticket_and_a_sha256_suite_until_a_reloa
     let client_order: Vec<_> = config.crypto_provider().cipher_suites.iter().map(|s| s.suite()).collect();
     assert_eq!(client_order[0], rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
     let (full, resumed) = (Some(rustls::HandshakeKind::Full), Some(rustls::HandshakeKind::Resumed));
-    let expected = |kind| (kind, Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256), "HTTP/1.1 200 OK".to_owned());
+    let expected =
+        |kind| (kind, Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256), "HTTP/1.1 200 OK".to_owned());
     let first = request_on_new_connection(&config, port).await;
     assert_eq!((first, tickets.taken()), (expected(full), 1));
     for _ in 0..3 {
