@@ -52,6 +52,33 @@ pub struct ServerTlsFiles {
     pub key: PathBuf,
     /// Require client certificates signed by this CA (mTLS).
     pub client_ca: Option<PathBuf>,
+    /// Protocol versions offered, like nginx's `ssl_protocols`.
+    #[serde(default = "TlsVersion::all")]
+    pub versions: Vec<TlsVersion>,
+}
+
+/// A TLS protocol version a listener may speak. Resuming a TLS 1.2 session needs no key
+/// exchange, a TLS 1.3 one does: a listener for clients that open a connection per
+/// request may prefer 1.2 only.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum TlsVersion {
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    pub fn all() -> Vec<TlsVersion> {
+        vec![TlsVersion::Tls13, TlsVersion::Tls12]
+    }
+
+    fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        }
+    }
 }
 
 /// Files for connecting to TLS servers.
@@ -64,6 +91,11 @@ pub struct ClientTlsFiles {
 }
 
 impl ServerTlsFiles {
+    /// A listener's files, speaking every version.
+    pub fn new(cert: PathBuf, key: PathBuf, client_ca: Option<PathBuf>) -> Self {
+        ServerTlsFiles { cert, key, client_ca, versions: TlsVersion::all() }
+    }
+
     /// Every file named, for the reload watcher.
     pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
         [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()].into_iter().flatten().cloned()
@@ -104,8 +136,12 @@ fn roots(path: &Path) -> Result<Arc<RootCertStore>, String> {
 
 /// A listener configuration from its files; errors name the file and the cause.
 pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String> {
+    if files.versions.is_empty() {
+        return Err("tls.versions: empty; list \"1.2\", \"1.3\" or both".to_owned());
+    }
+    let versions: Vec<_> = files.versions.iter().map(|v| v.rustls()).collect();
     let builder = ServerConfig::builder_with_provider(listener_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?;
     let builder = match &files.client_ca {
         Some(ca) => {

@@ -69,7 +69,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 async fn d8_a_tls_connection_that_sends_nothing_after_the_handshake_is_closed() {
     let pki = Pki::new();
     pki.server("agent");
-    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), None);
     let agent = agent_with(AgentConfig { tls: Some(tls), header_timeout: SHORT, ..test_config() }).await;
     let client = ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() };
     let connector =

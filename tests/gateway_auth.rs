@@ -275,11 +275,11 @@ struct Idp {
 
 async fn idp(pki: &Pki) -> Idp {
     pki.server("idp");
-    let tls = spp_ctl::tls::ReloadableServerConfig::load(spp_ctl::tls::ServerTlsFiles {
-        cert: pki.path("idp.pem"),
-        key: pki.path("idp.key"),
-        client_ca: None,
-    })
+    let tls = spp_ctl::tls::ReloadableServerConfig::load(spp_ctl::tls::ServerTlsFiles::new(
+        pki.path("idp.pem"),
+        pki.path("idp.key"),
+        None,
+    ))
     .unwrap();
     let jwks = Arc::new(parking_lot::Mutex::new(r#"{"keys": []}"#.to_owned()));
     let fetches = Arc::new(AtomicUsize::new(0));

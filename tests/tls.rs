@@ -224,7 +224,7 @@ async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
     point_at(&pki.path("jwt.pub"));
     let auth = spp_ctl::agent::config::auth_section(&auth_file).unwrap();
     pki.server("agent");
-    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), None);
     let config = spp_ctl::agent::AgentConfig {
         tls: Some(tls),
         auth: Some(auth),
@@ -253,11 +253,7 @@ async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
 
 async fn tls_agent(pki: &Pki, client_ca: bool) -> TestAgent {
     pki.server("agent");
-    let tls = ServerTlsFiles {
-        cert: pki.path("agent.pem"),
-        key: pki.path("agent.key"),
-        client_ca: client_ca.then(|| pki.ca()),
-    };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), client_ca.then(|| pki.ca()));
     TestAgent::start_on(spp_ctl::agent::AgentConfig { tls: Some(tls), ..test_config() }, common::bind().await)
         .await
 }
@@ -349,7 +345,7 @@ async fn agent_auth_guards_v1_and_leaves_health_open() {
 
 async fn tls_agent_with(pki: &Pki, auth: spp_ctl::auth::AuthConfig) -> TestAgent {
     pki.server("agent");
-    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), None);
     let config = spp_ctl::agent::AgentConfig { tls: Some(tls), auth: Some(auth), ..test_config() };
     TestAgent::start_on(config, common::bind().await).await
 }
@@ -459,4 +455,40 @@ async fn new_connections_resume_with_one_ticket_and_a_sha256_suite_until_a_reloa
     .unwrap();
     let after = request_on_new_connection(&config, port).await;
     assert_eq!((after, tickets.taken()), (expected(full), 1));
+}
+
+#[tokio::test]
+async fn a_listener_limited_to_tls12_resumes_without_a_key_exchange_and_refuses_tls13_clients() {
+    let pki = Pki::new();
+    pki.server("gw");
+    let section = format!("{}versions = [\"1.2\"]\n", tls_section(&pki, "gw"));
+    let gateway = TestGateway::start(&with_auth(&section, "[auth]\nmode = \"none\"\n")).await;
+    let port = gateway.addr.port();
+    let files = ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() };
+    let config = spp_ctl::tls::client_config(&files).unwrap();
+
+    let suite = Some(rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    let expected = |kind| (Some(kind), suite, "HTTP/1.1 200 OK".to_owned());
+    let first = request_on_new_connection(&config, port).await;
+    assert_eq!(first, expected(rustls::HandshakeKind::Full));
+    // A TLS 1.2 resumption is the abbreviated handshake: no key exchange on either side.
+    let next = request_on_new_connection(&config, port).await;
+    assert_eq!(next, expected(rustls::HandshakeKind::Resumed));
+
+    let only13 = rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
+        .with_root_certificates(config_roots(&pki))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let refused = tokio_rustls::TlsConnector::from(Arc::new(only13)).connect(name, tcp).await;
+    assert!(refused.is_err(), "a TLS 1.3-only client was served");
+}
+
+fn config_roots(pki: &Pki) -> rustls::RootCertStore {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(pki.ca()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    roots
 }

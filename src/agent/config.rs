@@ -112,11 +112,9 @@ impl AgentConfig {
 
 fn tls_files(args: &crate::cli::AgentArgs) -> Result<Option<crate::tls::ServerTlsFiles>, String> {
     match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Ok(Some(crate::tls::ServerTlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-            client_ca: args.tls_client_ca.clone(),
-        })),
+        (Some(cert), Some(key)) => {
+            Ok(Some(crate::tls::ServerTlsFiles::new(cert.clone(), key.clone(), args.tls_client_ca.clone())))
+        }
         (None, None) if args.tls_client_ca.is_none() => Ok(None),
         _ => Err("--tls-cert and --tls-key go together (and --tls-client-ca needs both)".to_owned()),
     }

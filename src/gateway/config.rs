@@ -379,6 +379,7 @@ mod tests {
             ("[limits]\n  bogus = 1", "line 3, column 3: unknown field `bogus`"),
             ("[limits]\nbody = \"big\"", "line 3, column 8: invalid type: string \"big\""),
             ("[timeouts", "line 2, column 10: "),
+            ("[tls]\ncert = \"c\"\nkey = \"k\"\nversions = [\"1.4\"]", "unknown variant `1.4`"),
         ] {
             let message =
                 GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n")).unwrap_err();
