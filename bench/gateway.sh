@@ -3,20 +3,25 @@
 #   client -> gateway (TLS + JWT verify) -> agent -> simulated process
 #   client -> agent directly
 #   client -> nginx (TLS reverse proxy) -> agent
-# for GET processes and GET nfvs/1 at 16 and 64 connections, with the ratios
-# gateway/direct and gateway/nginx and the gateway's RSS; then a fan-out of
+#   client -> HAProxy (TLS reverse proxy) -> agent
+# for GET processes and GET nfvs/1 over keep-alive connections (1, 16 and 64 of them),
+# and GET processes with a new TLS connection per request (`Connection: close`, 16
+# clients), with the gateway's ratios to nginx and HAProxy and its RSS; then a fan-out of
 # /v1/cluster/processes over 200 agents against a single call, and the gateway's RSS with
 # 1,000 configured hosts.
 #
-# Usage: [GW_WORKERS=N] [ROUNDS=R] bench/gateway.sh [SECONDS]
-# (installs wrk and nginx with apt if missing). GW_WORKERS sets the gateway's `workers`
-# (default: one per CPU). nginx and the gateway are measured alternately ROUNDS times
-# (default 5) per case, and the median ratio is printed: single runs on a shared
-# 2-core machine vary by ±10 %.
+# Usage: [GW_WORKERS=N] [ROUNDS=R] [CASES=keepalive,latency,newconn,fanout] \
+#        bench/gateway.sh [SECONDS]
+# (installs wrk, nginx and haproxy with apt if missing). NGINX_PROTOCOLS sets nginx's
+# `ssl_protocols` (default TLS 1.2 and 1.3). GW_WORKERS sets the gateway's
+# `workers` (default: one per CPU). nginx, HAProxy and the gateway are measured in turn
+# ROUNDS times (default 5) per case, the order rotating each round, and the medians are
+# printed with their range: single runs on a shared 2-core machine vary by ±10 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-for tool in wrk nginx; do
+cases=${CASES:-keepalive,latency,newconn,fanout}
+for tool in wrk nginx haproxy; do
   command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq $tool >/dev/null; }
 done
 cargo build --release --quiet --bin spp-ctl --example many_agents
@@ -26,7 +31,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 # Below the kernel's ephemeral range (32768+), so no outgoing connection takes them.
-pri=22555 sec=22666 api=22777 gw=22443 ngx=22444 fan=22445 big=22446 base=20000
+pri=22555 sec=22666 api=22777 gw=22443 ngx=22444 hap=22447 fan=22445 big=22446 base=20000
 
 # Certificates and a signing secret for this run only.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench-ca \
@@ -79,15 +84,41 @@ http {
     listen 127.0.0.1:$ngx ssl;
     ssl_certificate $work/server.pem;
     ssl_certificate_key $work/server.key;
+    # nginx 1.22 (Debian 12) offers only TLS 1.0-1.2 unless told, and a TLS 1.2 session
+    # resumes without a key exchange; the gateway and HAProxy speak TLS 1.3, whose
+    # resumption still makes an X25519 exchange on both sides. Since nginx 1.23.4 the
+    # default includes TLS 1.3: compare like with like (NGINX_PROTOCOLS=TLSv1.2 for 1.2).
+    ssl_protocols ${NGINX_PROTOCOLS:-TLSv1.2 TLSv1.3};
     location / { proxy_pass http://agent; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" & ngx_pid=$!; pids+=($ngx_pid)
 
+# Like nginx: 2 threads, TLS with the same certificate, agent connections reused.
+cat "$work/server.pem" "$work/server.key" > "$work/haproxy.pem"
+cat > "$work/haproxy.cfg" <<HAPROXY
+global
+  nbthread 2
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$hap ssl crt $work/haproxy.pem
+  default_backend agent
+backend agent
+  server agent 127.0.0.1:$api
+HAPROXY
+haproxy -db -f "$work/haproxy.cfg" 2>"$work/haproxy.log" & hap_pid=$!; pids+=($hap_pid)
+
 for _ in $(seq 100); do
   curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" https://localhost:$gw/v1/hosts/h1/nfvs/1 >/dev/null &&
-    curl -sf --cacert "$work/ca.pem" https://localhost:$ngx/v1/nfvs/1 >/dev/null && break
+    curl -sf --cacert "$work/ca.pem" https://localhost:$ngx/v1/nfvs/1 >/dev/null &&
+    curl -sf --cacert "$work/ca.pem" https://localhost:$hap/v1/nfvs/1 >/dev/null && break
   sleep 0.2
 done
 
@@ -96,49 +127,83 @@ cpu_ticks() { # pids -> user+system clock ticks so far
   for pid in $1; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
   echo "$total"
 }
-# url conns pids [auth] -> "rps p50 p99 cpu": cpu is the CPU time the proxy (pids) spent
-# per request, in microseconds; it varies less between runs than the rate does.
+# url conns pids [auth] [close] -> "rps p50 p99 cpu": cpu is the CPU time the proxy (pids)
+# spent per request, in microseconds; it varies less between runs than the rate does.
+# With `close`, every request comes on a new connection (a new TLS handshake).
 run() {
   local before out
   before=$(cpu_ticks "$3")
-  out=$(wrk -t1 -c"$2" -d"${secs}s" --latency ${4:+-H "Authorization: Bearer $4"} "$1")
+  out=$(wrk -t1 -c"$2" -d"${secs}s" --latency ${4:+-H "Authorization: Bearer $4"} \
+    ${5:+-H "Connection: close"} "$1")
   echo "$out" | awk -v ticks=$(($(cpu_ticks "$3") - before)) -v hz="$(getconf CLK_TCK)" \
     '/requests in/ {n=$1} /^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
      END {printf "%s %s %s %.1fus\n", r, p50, p99, ticks * 1e6 / hz / n}'
 }
+to_us() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else print v * 1e6 }'; }
+# numbers (one a line) -> "median (min-max)"
+spread() { sort -g | awk '{a[NR]=$1} END {printf "%s (%s-%s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 ngx_workers=$(pgrep -P "$ngx_pid" | tr '\n' ' ')
-printf '%-22s %5s %-8s %10s %9s %9s %9s\n' route conns via requests/s p50 p99 cpu/req
 row() { printf '%-22s %5s %-8s %10s %9s %9s %9s\n' "$@"; }
-for path in processes nfvs/1; do
-  for c in 16 64; do
-    read -r d d50 d99 dcpu <<<"$(run "http://127.0.0.1:$api/v1/$path" $c "$agent_pid")"
-    row "GET $path" $c direct "$d" "$d50" "$d99" "$dcpu"
-    ratios=()
-    for _ in $(seq "${ROUNDS:-5}"); do
-      read -r n n50 n99 ncpu <<<"$(run "https://localhost:$ngx/v1/$path" $c "$ngx_workers")"
-      read -r g g50 g99 gcpu <<<"$(run "https://localhost:$gw/v1/hosts/h1/$path" $c "$gw_pid" "$token")"
-      row "GET $path" $c nginx "$n" "$n50" "$n99" "$ncpu"
-      row "GET $path" $c gateway "$g" "$g50" "$g99" "$gcpu"
-      ratios+=("$(awk -v g="$g" -v n="$n" 'BEGIN {printf "%.2f", g / n}')")
+declare -A url=([nginx]="https://localhost:$ngx/v1" [haproxy]="https://localhost:$hap/v1"
+  [gateway]="https://localhost:$gw/v1/hosts/h1")
+declare -A pid=([nginx]="$ngx_workers" [haproxy]="$hap_pid" [gateway]="$gw_pid")
+# label path conns [close]: ROUNDS rounds of the three proxies, then per proxy the median
+# and range of rate, p50, p99 (µs) and CPU per request, and of the gateway's ratios.
+compare() {
+  local round proxy order rps p50 p99 cpu
+  local -A results=()
+  for round in $(seq "${ROUNDS:-5}"); do
+    case $((round % 3)) in
+      1) order="nginx haproxy gateway" ;; 2) order="haproxy gateway nginx" ;; 0) order="gateway nginx haproxy" ;;
+    esac
+    for proxy in $order; do
+      local auth=""
+      [ "$proxy" = gateway ] && auth=$token
+      read -r rps p50 p99 cpu <<<"$(run "${url[$proxy]}/$2" "$3" "${pid[$proxy]}" "$auth" "${4:-}")"
+      row "$1" "$3" "$proxy" "$rps" "$p50" "$p99" "$cpu"
+      results[$proxy.rps]+="$rps "
+      results[$proxy.p50]+="$(to_us "$p50") "
+      results[$proxy.p99]+="$(to_us "$p99") "
+      results[$proxy.cpu]+="${cpu%us} "
     done
-    median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    awk -v g="$g" -v d="$d" 'BEGIN {printf "  ratios: gateway/direct %.2f (last round), ", g / d}'
-    echo "gateway/nginx ${ratios[*]} (median $median)"
   done
-done
+  for proxy in nginx haproxy gateway; do
+    printf '  %-8s req/s %s, p50 %s us, p99 %s us, cpu/req %s us\n' "$proxy" \
+      "$(tr ' ' '\n' <<<"${results[$proxy.rps]}" | grep . | spread)" \
+      "$(tr ' ' '\n' <<<"${results[$proxy.p50]}" | grep . | spread)" \
+      "$(tr ' ' '\n' <<<"${results[$proxy.p99]}" | grep . | spread)" \
+      "$(tr ' ' '\n' <<<"${results[$proxy.cpu]}" | grep . | spread)"
+  done
+  for proxy in nginx haproxy; do
+    printf '  gateway/%s req/s per round: %s\n' "$proxy" "$(paste -d' ' \
+      <(tr ' ' '\n' <<<"${results[gateway.rps]}" | grep .) <(tr ' ' '\n' <<<"${results[$proxy.rps]}" | grep .) |
+      awk '{printf "%.2f\n", $1 / $2}' | spread)"
+  done
+}
+printf '%-22s %5s %-8s %10s %9s %9s %9s\n' case conns via requests/s p50 p99 cpu/req
+if [[ $cases == *keepalive* ]]; then
+  for path in processes nfvs/1; do
+    for c in 16 64; do
+      row "GET $path" $c direct $(run "http://127.0.0.1:$api/v1/$path" $c "$agent_pid")
+      compare "GET $path" "$path" $c
+    done
+  done
+fi
+[[ $cases == *latency* ]] && compare "GET processes" processes 1
+[[ $cases == *newconn* ]] && compare "GET processes, close" processes 16 close
 echo "gateway RSS after the runs: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$gw_pid/status) MiB (peak $(awk '$1=="VmHWM:" {print int($2/1024)}' /proc/$gw_pid/status) MiB)"
 
+[[ $cases == *fanout* ]] || exit 0
 # Started only now: their health checks of 1,200 agents would disturb the rounds above.
 gateway_toml fan $fan "$(for i in $(seq 0 199); do printf '[[agents]]\nhost = "a%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i)); done)"
 gateway_toml big $big "$(for i in $(seq 0 999); do printf '[[agents]]\nhost = "b%s"\nurl = "http://127.0.0.1:%s"\n' $i $((base + i % 200)); done)"
 "$bin" gateway --config "$work/fan.toml" --log-level error & fan_pid=$!; pids+=($fan_pid)
 "$bin" gateway --config "$work/big.toml" --log-level error & big_pid=$!; pids+=($big_pid)
 
-to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0; else print v * 1000 }'; }
 sleep 6 # the first health round over all agents
 read -r _ s50 s99 _ <<<"$(run "https://localhost:$fan/v1/hosts/a0/processes" 1 "$fan_pid" "$token")"
 read -r _ f50 f99 _ <<<"$(run "https://localhost:$fan/v1/cluster/processes" 1 "$fan_pid" "$token")"
 echo "single call p50 $s50 p99 $s99; fan-out over 200 agents p50 $f50 p99 $f99"
-awk -v f="$(to_ms "$f99")" -v s="$(to_ms "$s99")" \
-  'BEGIN {printf "fan-out p99 %.2f ms vs target 2 x %.2f + 50 = %.2f ms\n", f, s, 2 * s + 50}'
+awk -v f="$(to_us "$f99")" -v s="$(to_us "$s99")" \
+  'BEGIN {printf "fan-out p99 %.2f ms vs target 2 x %.2f + 50 = %.2f ms\n", f / 1000, s / 1000, (2 * s + 50000) / 1000}'
 echo "gateway RSS with 1000 configured hosts: $(awk '$1=="VmRSS:" {print int($2/1024)}' /proc/$big_pid/status) MiB"

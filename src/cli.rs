@@ -102,11 +102,20 @@ pub struct AgentArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "SPP_CTL_BODY_LIMIT", default_value_t = 1 << 20)]
     pub body_limit: usize,
-    /// Time a client has to send a request head.
+    /// Time a client has to send a request head; a new connection must begin its
+    /// first request within it too.
     #[arg(long, env = "SPP_CTL_HEADER_TIMEOUT", default_value = "10s")]
     pub header_timeout: String,
-    /// Concurrent HTTP connections.
-    #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = 1024)]
+    /// Time a client has to send a request body (408 and a close after it).
+    #[arg(long, env = "SPP_CTL_BODY_TIMEOUT", default_value = "10s")]
+    pub body_timeout: String,
+    /// Time a keep-alive connection may stay open without a request (an HTTP/1.1 one
+    /// also closes when --header-timeout passes without a whole request head).
+    #[arg(long, env = "SPP_CTL_IDLE_TIMEOUT", default_value = "60s")]
+    pub idle_timeout: String,
+    /// Concurrent HTTP connections; beyond them, the oldest idle one is closed to
+    /// admit a new one.
+    #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value = "10s")]

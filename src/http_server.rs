@@ -1,8 +1,9 @@
-//! The HTTP server loop shared by the roles: a connection limit, a deadline for request
-//! heads, optional TLS (rustls; the configuration is read per handshake, so a reload
-//! applies to new connections only), HTTP/1.1 and, over TLS with ALPN, HTTP/2, and
-//! graceful shutdown (stop accepting, let in-flight requests finish within the grace
-//! period).
+//! The HTTP server loop shared by the roles: a connection limit that closes idle
+//! connections to admit new ones, deadlines for request heads, bodies and idle
+//! connections (`connections`, `exchange`), optional TLS (rustls; the configuration is
+//! read per handshake, so a reload applies to new connections only), HTTP/1.1 and, over
+//! TLS with ALPN, HTTP/2, and graceful shutdown (stop accepting, let in-flight requests
+//! finish within the grace period).
 //!
 //! axum's own `serve` has no header timeout, connection limit nor TLS, hence this loop.
 //!
@@ -12,11 +13,13 @@
 //! in nginx's worker model. The multi-threaded runtime bounced each proxied request
 //! between threads and cost a third more CPU per request.
 
+mod connections;
+mod exchange;
+
 use crate::tls::ReloadableServerConfig;
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::Method;
 use axum::response::Response;
+use connections::{Activity, Connections, Slot};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::cell::Cell;
@@ -26,15 +29,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tower::{Service, ServiceExt};
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
+use tower::Service;
 use tracing::{debug, info, warn};
 
 #[derive(Clone, Debug)]
 pub struct ServerLimits {
+    /// For a request head; a new connection must also begin its first request within it.
     pub header_timeout: Duration,
+    /// For a request body, from when the app first waits for it.
+    pub body_timeout: Duration,
+    /// For a connection with no request in flight, after its first.
+    pub idle_timeout: Duration,
+    /// Beyond it, the oldest idle connection is closed to admit a new one.
     pub max_connections: usize,
     pub grace_period: Duration,
     /// Threads that serve connections; 0 serves them on the caller's runtime.
@@ -68,7 +77,8 @@ pub async fn serve<S>(
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = Connections::new(limits.max_connections, limits.header_timeout, limits.idle_timeout);
+    let _sweep = AbortOnDropHandle::new(tokio::spawn(connections.clone().sweep()));
     let tracker = TaskTracker::new();
     let abandon = CancellationToken::new();
     // Returning, drained or not, ends the workers and cancels what they still run.
@@ -83,12 +93,6 @@ pub async fn serve<S>(
     let shutdown = &serving.shutdown;
     let mut next = 0;
     loop {
-        // Waiting for a slot before accepting leaves excess clients in the backlog.
-        let permit = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            permit = slots.clone().acquire_owned() => permit,
-        };
-        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -96,18 +100,23 @@ pub async fn serve<S>(
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
             Err(e) => {
-                warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                accept_failed(&e, &connections).await;
                 continue;
             }
         };
+        // Accepting before waiting for a slot: a full server closes an idle connection
+        // only for a client that is there. With none idle, the rest wait in the backlog.
+        let slot = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            slot = connections.admit() => slot,
+        };
         let _ = stream.set_nodelay(true);
         if workers.is_empty() {
-            tracker.spawn(serving.clone().handle(stream, peer, permit));
+            tracker.spawn(serving.clone().handle(stream, peer, slot));
         } else if let Ok(stream) = stream.into_std() {
             next = (next + 1) % workers.len();
             // A worker's receiver lives until this sender is dropped, below.
-            let _ = workers[next].send(Accepted { stream, peer, permit });
+            let _ = workers[next].send(Accepted { stream, peer, slot });
         }
     }
     drop(workers);
@@ -116,6 +125,22 @@ pub async fn serve<S>(
         warn!(remaining = tracker.len(), "grace period over; abandoning in-flight requests");
     } else {
         info!("HTTP server drained");
+    }
+}
+
+/// Out of file descriptors, an idle connection gives one back; otherwise the error
+/// may last, so the loop pauses.
+async fn accept_failed(e: &std::io::Error, connections: &Connections) {
+    let out_of_files = matches!(
+        rustix::io::Errno::from_io_error(e),
+        Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
+    );
+    if out_of_files && connections.close_oldest_idle() {
+        debug!(error = %e, "accept failed; closing the oldest idle connection");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    } else {
+        warn!(error = %e, "accept failed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -134,27 +159,40 @@ where
     S::Future: Send,
 {
     /// One accepted connection: the TLS handshake if any, then HTTP until it closes.
-    async fn handle(self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+    async fn handle(self, stream: TcpStream, peer: SocketAddr, slot: Slot) {
         let Serving { app, limits, tls, shutdown } = self;
+        let activity = &slot.activity;
         match tls {
-            None => connection(stream, peer, app, &limits, shutdown).await,
+            None => connection(stream, peer, app, &limits, shutdown, activity).await,
             Some(tls) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
-                match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => connection(stream, peer, app, &limits, shutdown).await,
+                let handshake = unless_closed(activity, acceptor.accept(stream));
+                match tokio::time::timeout(limits.header_timeout, handshake).await {
+                    Ok(Ok(stream)) => connection(stream, peer, app, &limits, shutdown, activity).await,
                     Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => debug!(%peer, "TLS handshake timed out"),
                 }
             }
         }
-        drop(permit);
+        drop(slot);
+    }
+}
+
+/// `io` unless the connection is to close first (to admit another).
+async fn unless_closed<T>(
+    activity: &Activity,
+    io: impl Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::select! {
+        result = io => result,
+        _ = activity.close_requested() => Err(std::io::Error::other("closed to admit another connection")),
     }
 }
 
 struct Accepted {
     stream: std::net::TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    slot: Slot,
 }
 
 struct Worker<S> {
@@ -200,9 +238,9 @@ where
                     ticks.tick().await;
                 }
             });
-            while let Some(Accepted { stream, peer, permit }) = receiver.recv().await {
+            while let Some(Accepted { stream, peer, slot }) = receiver.recv().await {
                 match TcpStream::from_std(stream) {
-                    Ok(stream) => _ = self.tracker.spawn(self.serving.clone().handle(stream, peer, permit)),
+                    Ok(stream) => _ = self.tracker.spawn(self.serving.clone().handle(stream, peer, slot)),
                     Err(e) => debug!(%peer, error = %e, "cannot register a connection"),
                 }
             }
@@ -215,19 +253,21 @@ where
     }
 }
 
-async fn connection<I, S>(io: I, peer: SocketAddr, app: S, limits: &ServerLimits, shutdown: CancellationToken)
-where
+async fn connection<I, S>(
+    io: I,
+    peer: SocketAddr,
+    app: S,
+    limits: &ServerLimits,
+    shutdown: CancellationToken,
+    activity: &Arc<Activity>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
 {
-    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-        let mut request = request.map(Body::new);
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
-            request.extensions_mut().insert(Peer(peer));
-        }
-        app.clone().oneshot(request)
-    });
+    let exchange =
+        exchange::Exchange { app, peer, activity: activity.clone(), body_timeout: limits.body_timeout };
+    let service = hyper::service::service_fn(move |request| exchange.clone().serve(request));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
@@ -237,6 +277,18 @@ where
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             conn.await
+        }
+        _ = activity.close_requested() => {
+            conn.as_mut().graceful_shutdown();
+            loop {
+                match tokio::time::timeout(limits.grace_period, conn.as_mut()).await {
+                    Ok(result) => break result,
+                    // A client may hold up a graceful close (HTTP/2 awaits a ping's
+                    // answer); a request that slipped in meanwhile is still served.
+                    Err(_) if activity.is_idle() => break Ok(()),
+                    Err(_) => {}
+                }
+            }
         }
     };
     if let Err(e) = result {

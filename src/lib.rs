@@ -16,6 +16,7 @@ pub mod http_server;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod open_files;
 pub mod openapi;
 pub mod proc_type;
 pub mod pyjson;

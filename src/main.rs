@@ -51,6 +51,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         println!("spp-ctl agent: configuration is valid\n{summary}");
         return Ok(());
     }
+    spp_ctl::open_files::raise_for(config.max_connections);
     let listeners = Listeners {
         primary: bind(ip, args.pri_port, "primary").await?,
         secondary: bind(ip, args.sec_port, "secondary").await?,
@@ -85,6 +86,7 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
         println!("spp-ctl gateway: configuration {} is valid\n{summary}", args.config.display());
         return Ok(());
     }
+    spp_ctl::open_files::raise_for(config.max_connections);
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot bind {}", config.listen))?;
     let metrics_listener = bind_metrics(config.metrics_listen).await?;

@@ -105,11 +105,7 @@ async fn the_callers_token_reaches_an_agent_with_auth_and_mtls() {
     std::fs::write(pki.path("agent-auth.toml"), auth_toml(dir, &["shared"])).expect("write auth");
     let agent = TestAgent::start_with(spp_ctl::agent::AgentConfig {
         host_name: "h1".into(),
-        tls: Some(ServerTlsFiles {
-            cert: pki.path("agent.pem"),
-            key: pki.path("agent.key"),
-            client_ca: Some(pki.ca()),
-        }),
+        tls: Some(ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), Some(pki.ca()))),
         auth: Some(spp_ctl::agent::config::auth_section(&pki.path("agent-auth.toml")).expect("agent auth")),
         ..test_config()
     })

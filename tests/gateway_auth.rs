@@ -275,11 +275,11 @@ struct Idp {
 
 async fn idp(pki: &Pki) -> Idp {
     pki.server("idp");
-    let tls = spp_ctl::tls::ReloadableServerConfig::load(spp_ctl::tls::ServerTlsFiles {
-        cert: pki.path("idp.pem"),
-        key: pki.path("idp.key"),
-        client_ca: None,
-    })
+    let tls = spp_ctl::tls::ReloadableServerConfig::load(spp_ctl::tls::ServerTlsFiles::new(
+        pki.path("idp.pem"),
+        pki.path("idp.key"),
+        None,
+    ))
     .unwrap();
     let jwks = Arc::new(parking_lot::Mutex::new(r#"{"keys": []}"#.to_owned()));
     let fetches = Arc::new(AtomicUsize::new(0));
@@ -297,6 +297,8 @@ async fn idp(pki: &Pki) -> Idp {
     let stop = tokio_util::sync::CancellationToken::new();
     let limits = spp_ctl::http_server::ServerLimits {
         header_timeout: std::time::Duration::from_secs(5),
+        body_timeout: std::time::Duration::from_secs(5),
+        idle_timeout: std::time::Duration::from_secs(5),
         max_connections: 16,
         grace_period: std::time::Duration::from_millis(100),
         workers: 0,

@@ -70,8 +70,7 @@ async fn plain_tls_get(pki: &Pki, addr: SocketAddr) -> Result<String, String> {
 async fn the_agent_serves_metrics_and_probes_in_plain_http_beside_an_mtls_api() {
     let pki = Pki::new();
     pki.server("agent");
-    let tls =
-        ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: Some(pki.ca()) };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), Some(pki.ca()));
     // A drain period long enough to see `/readyz` turn 503 on the plain listener.
     let drain_period = std::time::Duration::from_secs(5);
     let config = AgentConfig { tls: Some(tls), drain_period, ..test_config() };

@@ -1,6 +1,7 @@
 //! Real TLS with certificates made at test time: the gateway's listener (HTTP/1.1 and
 //! HTTP/2 by ALPN), certificate reload under a live keep-alive connection, a broken key
-//! refused, the agent's own TLS, mTLS from gateway to agent, and the agent's JWT auth.
+//! refused, the agent's own TLS, mTLS from gateway to agent, the agent's JWT auth, and
+//! session resumption on new connections.
 
 mod common;
 
@@ -11,7 +12,10 @@ use common::{TestAgent, test_config};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::ServerName;
 use spp_ctl::tls::{ClientTlsFiles, ServerTlsFiles};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type HttpsClient =
     Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Empty<Bytes>>;
@@ -48,7 +52,7 @@ async fn served_certificate(pki: &Pki, port: u16) -> Result<Vec<u8>, String> {
     let config =
         spp_ctl::tls::client_config(&ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() }).unwrap();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
     let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
     let (_, session) = tls.get_ref();
     Ok(session.peer_certificates().ok_or("no certificate")?[0].to_vec())
@@ -220,7 +224,7 @@ async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
     point_at(&pki.path("jwt.pub"));
     let auth = spp_ctl::agent::config::auth_section(&auth_file).unwrap();
     pki.server("agent");
-    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), None);
     let config = spp_ctl::agent::AgentConfig {
         tls: Some(tls),
         auth: Some(auth),
@@ -249,11 +253,7 @@ async fn d6_the_agent_follows_key_certificate_and_auth_files_changed_on_disk() {
 
 async fn tls_agent(pki: &Pki, client_ca: bool) -> TestAgent {
     pki.server("agent");
-    let tls = ServerTlsFiles {
-        cert: pki.path("agent.pem"),
-        key: pki.path("agent.key"),
-        client_ca: client_ca.then(|| pki.ca()),
-    };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), client_ca.then(|| pki.ca()));
     TestAgent::start_on(spp_ctl::agent::AgentConfig { tls: Some(tls), ..test_config() }, common::bind().await)
         .await
 }
@@ -345,7 +345,7 @@ async fn agent_auth_guards_v1_and_leaves_health_open() {
 
 async fn tls_agent_with(pki: &Pki, auth: spp_ctl::auth::AuthConfig) -> TestAgent {
     pki.server("agent");
-    let tls = ServerTlsFiles { cert: pki.path("agent.pem"), key: pki.path("agent.key"), client_ca: None };
+    let tls = ServerTlsFiles::new(pki.path("agent.pem"), pki.path("agent.key"), None);
     let config = spp_ctl::agent::AgentConfig { tls: Some(tls), auth: Some(auth), ..test_config() };
     TestAgent::start_on(config, common::bind().await).await
 }
@@ -356,4 +356,139 @@ fn certificate_expiry_is_read_from_the_pem() {
     pki.server("x");
     assert_eq!(spp_ctl::tls::cert_not_after(&pki.path("x.pem")), Ok(1924992000));
     assert!(spp_ctl::tls::cert_not_after(&pki.path("x.key")).is_err());
+}
+
+/// rustls's own client session store, counting the TLS 1.3 tickets it is given.
+#[derive(Debug)]
+struct CountedTickets {
+    store: rustls::client::ClientSessionMemoryCache,
+    tickets: std::sync::atomic::AtomicUsize,
+}
+
+impl CountedTickets {
+    fn taken(&self) -> usize {
+        self.tickets.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl rustls::client::ClientSessionStore for CountedTickets {
+    fn set_kx_hint(&self, name: ServerName<'static>, group: rustls::NamedGroup) {
+        self.store.set_kx_hint(name, group)
+    }
+    fn kx_hint(&self, name: &ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.store.kx_hint(name)
+    }
+    fn set_tls12_session(&self, name: ServerName<'static>, value: rustls::client::Tls12ClientSessionValue) {
+        self.store.set_tls12_session(name, value)
+    }
+    fn tls12_session(&self, name: &ServerName<'_>) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.store.tls12_session(name)
+    }
+    fn remove_tls12_session(&self, name: &ServerName<'static>) {
+        self.store.remove_tls12_session(name)
+    }
+    fn insert_tls13_ticket(&self, name: ServerName<'static>, value: rustls::client::Tls13ClientSessionValue) {
+        self.tickets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.store.insert_tls13_ticket(name, value)
+    }
+    fn take_tls13_ticket(
+        &self,
+        name: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.store.take_tls13_ticket(name)
+    }
+}
+
+/// One request on a new connection, as `curl` in a loop makes them: the kind of
+/// handshake, the cipher suite and the response's status line.
+async fn request_on_new_connection(
+    config: &Arc<rustls::ClientConfig>,
+    port: u16,
+) -> (Option<rustls::HandshakeKind>, Option<rustls::CipherSuite>, String) {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.unwrap();
+    let session = tls.get_ref().1;
+    let (kind, suite) = (session.handshake_kind(), session.negotiated_cipher_suite().map(|s| s.suite()));
+    (kind, suite, response.lines().next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn new_connections_resume_with_one_ticket_and_a_sha256_suite_until_a_reload() {
+    let pki = Pki::new();
+    pki.server("gw");
+    let toml = with_auth(&tls_section(&pki, "gw"), "[auth]\nmode = \"none\"\n");
+    let gateway = TestGateway::start(&toml).await;
+    let port = gateway.addr.port();
+    let tickets = Arc::new(CountedTickets {
+        store: rustls::client::ClientSessionMemoryCache::new(8),
+        tickets: Default::default(),
+    });
+    let files = ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() };
+    let mut config = (*spp_ctl::tls::client_config(&files).unwrap()).clone();
+    config.resumption = rustls::client::Resumption::store(tickets.clone());
+    let config = Arc::new(config);
+
+    // The client lists AES-256-GCM-SHA384 first, like OpenSSL; the gateway picks the
+    // suite whose key schedule is cheaper.
+    let client_order: Vec<_> = config.crypto_provider().cipher_suites.iter().map(|s| s.suite()).collect();
+    assert_eq!(client_order[0], rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    let (full, resumed) = (Some(rustls::HandshakeKind::Full), Some(rustls::HandshakeKind::Resumed));
+    let expected =
+        |kind| (kind, Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256), "HTTP/1.1 200 OK".to_owned());
+    let first = request_on_new_connection(&config, port).await;
+    assert_eq!((first, tickets.taken()), (expected(full), 1));
+    for _ in 0..3 {
+        let next = request_on_new_connection(&config, port).await;
+        assert_eq!((next, tickets.taken()), (expected(resumed), 1));
+    }
+    // Tickets from before a reload are refused: the reloaded configuration (a new
+    // certificate, perhaps a new client CA) applies to every later connection.
+    spp_ctl::gateway::reload::reload(
+        &gateway.running,
+        &spp_ctl::gateway::reload::Source::file(&gateway.config_file),
+    )
+    .await
+    .unwrap();
+    let after = request_on_new_connection(&config, port).await;
+    assert_eq!((after, tickets.taken()), (expected(full), 1));
+}
+
+#[tokio::test]
+async fn a_listener_limited_to_tls12_resumes_without_a_key_exchange_and_refuses_tls13_clients() {
+    let pki = Pki::new();
+    pki.server("gw");
+    let section = format!("{}versions = [\"1.2\"]\n", tls_section(&pki, "gw"));
+    let gateway = TestGateway::start(&with_auth(&section, "[auth]\nmode = \"none\"\n")).await;
+    let port = gateway.addr.port();
+    let files = ClientTlsFiles { ca: Some(pki.ca()), ..Default::default() };
+    let config = spp_ctl::tls::client_config(&files).unwrap();
+
+    let suite = Some(rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+    let expected = |kind| (Some(kind), suite, "HTTP/1.1 200 OK".to_owned());
+    let first = request_on_new_connection(&config, port).await;
+    assert_eq!(first, expected(rustls::HandshakeKind::Full));
+    // A TLS 1.2 resumption is the abbreviated handshake: no key exchange on either side.
+    let next = request_on_new_connection(&config, port).await;
+    assert_eq!(next, expected(rustls::HandshakeKind::Resumed));
+
+    let only13 = rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
+        .with_root_certificates(config_roots(&pki))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let refused = tokio_rustls::TlsConnector::from(Arc::new(only13)).connect(name, tcp).await;
+    assert!(refused.is_err(), "a TLS 1.3-only client was served");
+}
+
+fn config_roots(pki: &Pki) -> rustls::RootCertStore {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(pki.ca()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    roots
 }

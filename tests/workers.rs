@@ -22,6 +22,8 @@ async fn server(workers: usize) -> (SocketAddr, CancellationToken) {
     let addr = listener.local_addr().unwrap();
     let limits = ServerLimits {
         header_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(5),
         max_connections: 16,
         grace_period: Duration::from_secs(2),
         workers,

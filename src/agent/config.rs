@@ -16,9 +16,15 @@ pub struct AgentConfig {
     pub frame_size: usize,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
-    /// Time a client has to send a complete request head.
+    /// Time a client has to send a complete request head, and a new connection to
+    /// begin its first request.
     pub header_timeout: Duration,
-    /// Concurrent HTTP connections; further ones wait in the kernel backlog.
+    /// Time a client has to send a request body.
+    pub body_timeout: Duration,
+    /// Time a connection may stay open without a request, after its first.
+    pub idle_timeout: Duration,
+    /// Concurrent HTTP connections; when full, the oldest idle one is closed to admit a
+    /// new one, and with none idle, new ones wait in the kernel backlog.
     pub max_connections: usize,
     /// Name reported by `GET /info` (the gateway names hosts by it).
     pub host_name: String,
@@ -48,7 +54,9 @@ impl Default for AgentConfig {
             frame_size: 32768,
             body_limit: 1 << 20,
             header_timeout: Duration::from_secs(10),
-            max_connections: 1024,
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
             host_name: "localhost".to_owned(),
             grace_period: Duration::from_secs(10),
             drain_period: Duration::ZERO,
@@ -79,6 +87,8 @@ impl AgentConfig {
             frame_size: args.frame_size,
             body_limit: args.body_limit,
             header_timeout: duration("header-timeout", &args.header_timeout)?,
+            body_timeout: duration("body-timeout", &args.body_timeout)?,
+            idle_timeout: duration("idle-timeout", &args.idle_timeout)?,
             max_connections: positive("max-connections", args.max_connections)?,
             host_name: args
                 .host_name
@@ -102,11 +112,9 @@ impl AgentConfig {
 
 fn tls_files(args: &crate::cli::AgentArgs) -> Result<Option<crate::tls::ServerTlsFiles>, String> {
     match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Ok(Some(crate::tls::ServerTlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-            client_ca: args.tls_client_ca.clone(),
-        })),
+        (Some(cert), Some(key)) => {
+            Ok(Some(crate::tls::ServerTlsFiles::new(cert.clone(), key.clone(), args.tls_client_ca.clone())))
+        }
         (None, None) if args.tls_client_ca.is_none() => Ok(None),
         _ => Err("--tls-cert and --tls-key go together (and --tls-client-ca needs both)".to_owned()),
     }

@@ -102,6 +102,8 @@ pub async fn start(
     let drain_period = config.drain_period;
     let limits = ServerLimits {
         header_timeout: config.header_timeout,
+        body_timeout: config.body_timeout,
+        idle_timeout: config.idle_timeout,
         max_connections: config.max_connections,
         grace_period: config.grace_period,
         workers: 0,

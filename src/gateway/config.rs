@@ -77,6 +77,8 @@ pub struct MetricsSection {
 pub struct Limits {
     pub body: usize,
     pub header_timeout: String,
+    pub body_timeout: String,
+    pub idle_timeout: String,
     pub max_connections: usize,
     pub drain: String,
     pub grace: String,
@@ -109,6 +111,8 @@ impl Default for Limits {
         Limits {
             body: 1 << 20,
             header_timeout: "10s".into(),
+            body_timeout: "10s".into(),
+            idle_timeout: "60s".into(),
             max_connections: 4096,
             drain: "5s".into(),
             grace: "10s".into(),
@@ -131,6 +135,8 @@ pub struct GatewayConfig {
     pub fanout_deadline: Duration,
     pub body_limit: usize,
     pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
     pub max_connections: usize,
     pub drain: Duration,
     pub grace: Duration,
@@ -240,6 +246,8 @@ impl GatewayConfig {
             fanout_deadline: duration("fanout.deadline", &file.fanout.deadline)?,
             body_limit: file.limits.body,
             header_timeout: duration("limits.header_timeout", &file.limits.header_timeout)?,
+            body_timeout: duration("limits.body_timeout", &file.limits.body_timeout)?,
+            idle_timeout: duration("limits.idle_timeout", &file.limits.idle_timeout)?,
             max_connections: file.limits.max_connections.max(1),
             drain: duration("limits.drain", &file.limits.drain)
                 .or_else(|e| zero_ok(&file.limits.drain, e))?,
@@ -371,6 +379,7 @@ mod tests {
             ("[limits]\n  bogus = 1", "line 3, column 3: unknown field `bogus`"),
             ("[limits]\nbody = \"big\"", "line 3, column 8: invalid type: string \"big\""),
             ("[timeouts", "line 2, column 10: "),
+            ("[tls]\ncert = \"c\"\nkey = \"k\"\nversions = [\"1.4\"]", "unknown variant `1.4`"),
         ] {
             let message =
                 GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n")).unwrap_err();

@@ -96,6 +96,8 @@ pub async fn start(
     let stop = CancellationToken::new();
     let limits = ServerLimits {
         header_timeout: gateway.config.header_timeout,
+        body_timeout: gateway.config.body_timeout,
+        idle_timeout: gateway.config.idle_timeout,
         max_connections: gateway.config.max_connections,
         grace_period: gateway.config.grace,
         workers: gateway.config.workers,

@@ -138,8 +138,7 @@ mod tests {
     /// The client's error of a handshake with a server whose CA the client lacks.
     async fn refusal(dir: &Path, client_ca: Option<&str>) -> String {
         crate::tls::install_crypto_provider();
-        let files =
-            ServerTlsFiles { cert: dir.join("server.pem"), key: dir.join("server.key"), client_ca: None };
+        let files = ServerTlsFiles::new(dir.join("server.pem"), dir.join("server.key"), None);
         let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&files).unwrap());
         let ca = client_ca.map(|name| dir.join(format!("{name}-ca.pem")));
         let client =
@@ -149,6 +148,19 @@ mod tests {
         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
         let refused = tokio_rustls::TlsConnector::from(client).connect(name, near).await;
         refused.map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_listener_without_versions_is_refused_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        ca(dir.path(), "real", true);
+        let mut files =
+            ServerTlsFiles::new(dir.path().join("server.pem"), dir.path().join("server.key"), None);
+        files.versions.clear();
+        assert_eq!(
+            server_config(&files).map(|_| ()).unwrap_err(),
+            "tls.versions: empty; list \"1.2\", \"1.3\" or both"
+        );
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod gateway;
 pub mod jwt;
 pub mod prometheus;
+pub mod raw;
 
 use spp_ctl::agent::{self, AgentConfig, Listeners, Registry};
 use spp_ctl::proc_type::ProcType;
