@@ -13,7 +13,9 @@
 # Usage: [GW_WORKERS=N] [ROUNDS=R] [CASES=keepalive,latency,newconn,fanout] \
 #        bench/gateway.sh [SECONDS]
 # (installs wrk, nginx and haproxy with apt if missing). NGINX_PROTOCOLS sets nginx's
-# `ssl_protocols` (default TLS 1.2 and 1.3). GW_WORKERS sets the gateway's
+# `ssl_protocols` (default TLS 1.2 and 1.3), GW_VERSIONS the gateway's `tls.versions`
+# (default '["1.3", "1.2"]'; '["1.2"]' with NGINX_PROTOCOLS=TLSv1.2 compares TLS 1.2
+# with TLS 1.2). GW_WORKERS sets the gateway's
 # `workers` (default: one per CPU). nginx, HAProxy and the gateway are measured in turn
 # ROUNDS times (default 5) per case, the order rotating each round, and the medians are
 # printed with their range: single runs on a shared 2-core machine vary by ±10 %.
@@ -55,6 +57,7 @@ listen = "127.0.0.1:$2"
 [tls]
 cert = "$work/server.pem"
 key = "$work/server.key"
+versions = ${GW_VERSIONS:-[\"1.3\", \"1.2\"]}
 [auth]
 mode = "jwt"
 [[auth.keys]]

@@ -140,6 +140,10 @@ async fn the_callers_token_reaches_an_agent_with_auth_and_mtls() {
     let expected = call(&as_gateway, "GET", &direct("processes"), &admin, "").await;
     assert_eq!(expected, seen(200, r#"[{"type": "primary"}]"#));
     assert_eq!(call(&client, "GET", &via("processes"), &admin, "").await, expected);
+    // The cluster view carries the token to the agent too.
+    let cluster = format!("https://localhost:{}/v1/cluster/processes", gateway.addr.port());
+    let expected_cluster = r#"{"processes": [{"host": "h1", "type": "primary"}], "errors": []}"#;
+    assert_eq!(call(&client, "GET", &cluster, &admin, "").await, seen(200, expected_cluster));
     let start = r#"{"action": "start"}"#;
     assert_eq!(call(&client, "PUT", &via("primary/forward"), &admin, start).await, seen(204, ""));
     assert_eq!(primary.received(), ["forward"], "the PUT took effect");

@@ -28,22 +28,25 @@ pub async fn processes(
     state: State<Arc<Gateway>>,
     caller: Extension<Principal>,
     filter: Query<Filter>,
+    headers: HeaderMap,
 ) -> Response {
-    cluster(state, caller, filter, "processes").await
+    cluster(state, caller, filter, &headers, "processes").await
 }
 
 pub async fn cpu_usage(
     state: State<Arc<Gateway>>,
     caller: Extension<Principal>,
     filter: Query<Filter>,
+    headers: HeaderMap,
 ) -> Response {
-    cluster(state, caller, filter, "cpu_usage").await
+    cluster(state, caller, filter, &headers, "cpu_usage").await
 }
 
 async fn cluster(
     State(gateway): State<Arc<Gateway>>,
     Extension(caller): Extension<Principal>,
     Query(filter): Query<Filter>,
+    headers: &HeaderMap,
     endpoint: &'static str,
 ) -> Response {
     let started = Instant::now();
@@ -56,7 +59,13 @@ async fn cluster(
         .filter(|h| caller.allows_host(&h.name))
         .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.name.as_str())))
         .collect();
-    let results = ask_all(&gateway, hosts, endpoint).await;
+    // The caller's token goes on to every agent, as on the proxied route: an agent with
+    // auth checks the same token.
+    let mut credentials = HeaderMap::new();
+    if let Some(token) = headers.get(header::AUTHORIZATION) {
+        credentials.insert(header::AUTHORIZATION, token.clone());
+    }
+    let results = ask_all(&gateway, hosts, Arc::new(credentials), endpoint).await;
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for (host, result) in results {
@@ -78,17 +87,18 @@ async fn cluster(
 async fn ask_all(
     gateway: &Arc<Gateway>,
     hosts: Vec<Arc<Host>>,
+    credentials: Arc<HeaderMap>,
     endpoint: &str,
 ) -> Vec<(String, Result<Vec<Value>, String>)> {
     let slots = Arc::new(Semaphore::new(gateway.config.fanout_concurrency));
     let mut calls = JoinSet::new();
     for host in hosts {
         let gateway = gateway.clone();
-        let slots = slots.clone();
+        let (slots, credentials) = (slots.clone(), credentials.clone());
         let path = format!("/v1/{endpoint}");
         calls.spawn(async move {
             let result = match slots.acquire_owned().await {
-                Ok(_permit) => ask(&gateway, &host, &path).await,
+                Ok(_permit) => ask(&gateway, &host, &path, &credentials).await,
                 Err(_) => Err("gateway shutting down".to_owned()),
             };
             (host.name.clone(), result)
@@ -105,7 +115,12 @@ async fn ask_all(
     sorted
 }
 
-async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<Vec<Value>, String> {
+async fn ask(
+    gateway: &Gateway,
+    host: &Host,
+    path: &str,
+    credentials: &HeaderMap,
+) -> Result<Vec<Value>, String> {
     if host.state() == HostState::Down {
         return Err(format!("host is down: {}", host.last_error()));
     }
@@ -115,7 +130,7 @@ async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<Vec<Value>, S
         host,
         &Method::GET,
         path,
-        &HeaderMap::new(),
+        credentials,
         Default::default(),
         deadline,
     )
