@@ -6,12 +6,11 @@
 
 use crate::agent::AgentConfig;
 use crate::audit::{Note, is_mutating};
-use crate::auth::guard::admit;
+use crate::auth::guard::{admit, credentials};
 use crate::auth::{AuthConfig, Principal, Verifier};
 use crate::file_watch::{self, Trigger};
 use crate::tls::ReloadableServerConfig;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use parking_lot::RwLock;
@@ -92,11 +91,7 @@ pub async fn guard(State(security): State<Arc<Security>>, request: Request, next
     let sub = match &security.verifier {
         None => None,
         Some(verifier) => {
-            // Only the credentials cross the await: a Request is not Sync.
-            let mut headers = HeaderMap::new();
-            if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-                headers.insert(header::AUTHORIZATION, value.clone());
-            }
+            let headers = credentials(request.headers());
             match admit(verifier, &headers, &method, Some(host)).await {
                 Ok(principal) => Some(principal.sub),
                 Err(refusal) => return refusal.into_response_for(&method, request.uri().path(), Some(host)),

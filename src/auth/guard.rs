@@ -10,6 +10,16 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tracing::warn;
 
+/// The caller's credentials alone: what crosses an await (a `Request` is not `Sync`) and
+/// what goes on to an agent, which checks the same token.
+pub fn credentials(headers: &HeaderMap) -> HeaderMap {
+    let mut credentials = HeaderMap::new();
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        credentials.insert(header::AUTHORIZATION, value.clone());
+    }
+    credentials
+}
+
 /// Why a request was refused, and by whom when the token itself was valid.
 #[derive(Debug)]
 pub struct Refusal {

@@ -3,6 +3,7 @@
 //! costs at most the deadline and shows up in `errors`.
 
 use crate::auth::Principal;
+use crate::auth::guard::credentials;
 use crate::gateway::Gateway;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::upstream;
@@ -59,13 +60,8 @@ async fn cluster(
         .filter(|h| caller.allows_host(&h.name))
         .filter(|h| wanted.as_ref().is_none_or(|w| w.contains(&h.name.as_str())))
         .collect();
-    // The caller's token goes on to every agent, as on the proxied route: an agent with
-    // auth checks the same token.
-    let mut credentials = HeaderMap::new();
-    if let Some(token) = headers.get(header::AUTHORIZATION) {
-        credentials.insert(header::AUTHORIZATION, token.clone());
-    }
-    let results = ask_all(&gateway, hosts, Arc::new(credentials), endpoint).await;
+    // The caller's token goes on to every agent, as on the proxied route.
+    let results = ask_all(&gateway, hosts, Arc::new(credentials(headers)), endpoint).await;
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for (host, result) in results {

@@ -4,12 +4,12 @@
 
 use crate::audit::Note;
 use crate::auth::Principal;
-use crate::auth::guard::admit;
+use crate::auth::guard::{admit, credentials};
 use crate::gateway::Gateway;
 use crate::gateway::error::GatewayError;
 use crate::gateway::host_path::host_in_path;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -48,11 +48,7 @@ pub async fn guard(State(gateway): State<Arc<Gateway>>, mut request: Request, ne
         Ok(host) => host,
         Err(error) => return refuse_host_name(error, &method),
     };
-    // Only the credentials cross the await: a Request is not Sync.
-    let mut headers = HeaderMap::new();
-    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        headers.insert(header::AUTHORIZATION, value.clone());
-    }
+    let headers = credentials(request.headers());
     let path = request.uri().path().to_owned();
     let principal = match check(&gateway, &headers, &method, &path, host.as_deref()).await {
         Ok(principal) => principal,

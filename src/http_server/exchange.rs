@@ -8,7 +8,7 @@ use super::Peer;
 use super::connections::Activity;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, Version, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -48,7 +48,7 @@ where
     pub(super) async fn serve(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
         let _busy = self.activity.begin();
         let (mut parts, incoming) = request.into_parts();
-        if !matches!(parts.method, Method::GET | Method::HEAD) {
+        if crate::audit::is_mutating(&parts.method) {
             parts.extensions.insert(Peer(self.peer));
         }
         if incoming.is_end_stream() {
