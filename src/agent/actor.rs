@@ -8,6 +8,7 @@
 //! reconnects by itself.
 
 use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
+use crate::agent::command::Command;
 use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply};
 use crate::agent::registry::Registry;
 use crate::metrics::AgentMetrics;
@@ -160,11 +161,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
         };
         self.record(&job.command, &result, started.elapsed());
         let (answer, end) = match result {
-            Ok(reply) if job.is_exit => (Ok(reply), Some("exit".to_owned())),
+            Ok(reply) if job.command.is_exit() => (Ok(reply), Some("exit".to_owned())),
             Ok(reply) => (Ok(reply), self.trailing_bytes()),
             Err(failure) => {
                 warn!(command = %job.command, error = %failure, "command failed");
-                let end = if job.is_exit { "exit".to_owned() } else { failure.to_string() };
+                let end = if job.command.is_exit() { "exit".to_owned() } else { failure.to_string() };
                 (self.error_for(&failure, job.deadline), Some(end))
             }
         };
@@ -175,10 +176,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
         end
     }
 
-    fn record(&self, command: &str, result: &Result<Reply, Failure>, took: Duration) {
+    fn record(&self, command: &Command, result: &Result<Reply, Failure>, took: Duration) {
         let ty = self.name.ty.as_str();
-        // The verb is bounded: only validated commands are ever sent.
-        let verb = command.split(' ').next().unwrap_or_default();
+        let verb = command.verb().as_str();
         let outcome = match result {
             Ok(reply) if reports_failure(reply) => "error",
             Ok(_) => "ok",
@@ -205,11 +205,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             .then(|| format!("{} unexpected bytes after the reply", self.buf.len()))
     }
 
-    async fn exchange(&mut self, command: &str) -> Result<Reply, Failure> {
+    async fn exchange(&mut self, command: &Command) -> Result<Reply, Failure> {
         self.settle_padding().await?;
         self.decoder.begin();
-        debug!(command, "send");
-        self.stream.write_all(command.as_bytes()).await?;
+        debug!(%command, "send");
+        self.stream.write_all(command.text().as_bytes()).await?;
         self.stream.flush().await?;
         loop {
             let (used, progress) = self.decoder.feed(&self.buf)?;

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod api;
 pub mod codec;
+pub mod command;
 pub mod config;
 pub mod error;
 pub mod http_metrics;

@@ -4,6 +4,7 @@
 //! (`actor.rs`, the only owner of the socket) and waits for the reply. The queue is
 //! bounded: when it is full the caller gets `Busy` at once instead of waiting.
 
+use crate::agent::command::Command;
 use crate::proc_type::ProcName;
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -46,10 +47,9 @@ impl ProcessError {
 
 /// One queued command and where its reply goes.
 pub(crate) struct Job {
-    pub command: String,
-    pub deadline: Duration,
     /// `exit`: after the reply (or EOF, or the deadline) the actor closes and deregisters.
-    pub is_exit: bool,
+    pub command: Command,
+    pub deadline: Duration,
     pub reply: oneshot::Sender<Result<Reply, ProcessError>>,
 }
 
@@ -88,34 +88,13 @@ impl ProcessHandle {
         self.jobs.max_capacity() - self.jobs.capacity()
     }
 
-    /// Sends `command` (already validated) and waits for its reply under the command
-    /// deadline. On timeout or I/O failure the connection is closed and the process
-    /// deregistered before this returns.
-    pub async fn call(&self, command: String) -> Result<Reply, ProcessError> {
-        self.submit(command, self.command_timeout, false).await
-    }
-
-    /// Sends `exit`. The process is gone afterwards whatever happens: reply, EOF and
-    /// deadline all count as success (it is terminating).
-    pub async fn exit(&self) {
-        let _ = self.submit("exit".to_owned(), self.exit_timeout, true).await;
-        self.close.cancel();
-    }
-
-    /// Drops the connection after an unusable reply, so that whatever the process sends
-    /// later cannot be taken for the answer to another command.
-    pub fn invalidate(&self) {
-        self.close.cancel();
-    }
-
-    async fn submit(
-        &self,
-        command: String,
-        deadline: Duration,
-        is_exit: bool,
-    ) -> Result<Reply, ProcessError> {
+    /// Sends `command` and waits for its reply under the command deadline (the exit
+    /// deadline for `exit`). On timeout or I/O failure the connection is closed and the
+    /// process deregistered before this returns.
+    pub async fn call(&self, command: Command) -> Result<Reply, ProcessError> {
+        let deadline = if command.is_exit() { self.exit_timeout } else { self.command_timeout };
         let (reply, answer) = oneshot::channel();
-        let job = Job { command, deadline, is_exit, reply };
+        let job = Job { command, deadline, reply };
         match self.jobs.try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => return Err(ProcessError::Busy { proc: self.name }),
@@ -125,5 +104,18 @@ impl ProcessHandle {
         }
         // The actor always answers a job it took; a dropped sender means it died.
         answer.await.unwrap_or(Err(ProcessError::Disconnected { proc: self.name }))
+    }
+
+    /// Sends `exit`. The process is gone afterwards whatever happens: reply, EOF and
+    /// deadline all count as success (it is terminating).
+    pub async fn exit(&self) {
+        let _ = self.call(Command::exit()).await;
+        self.close.cancel();
+    }
+
+    /// Drops the connection after an unusable reply, so that whatever the process sends
+    /// later cannot be taken for the answer to another command.
+    pub fn invalidate(&self) {
+        self.close.cancel();
     }
 }

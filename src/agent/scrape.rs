@@ -5,6 +5,7 @@
 //! Every process is asked for `status` at most once per scrape, all in parallel, each
 //! under the scrape deadline: a hung process only leaves its own series out.
 
+use crate::agent::command::Command;
 use crate::agent::process::Reply;
 use crate::agent::registry::Registry;
 use crate::metrics::{self, AgentMetrics};
@@ -69,7 +70,7 @@ impl Scraper {
         for handle in self.registry.snapshot() {
             let deadline = self.deadline;
             calls.spawn(async move {
-                let reply = tokio::time::timeout(deadline, handle.call("status".to_owned())).await;
+                let reply = tokio::time::timeout(deadline, handle.call(Command::status())).await;
                 (handle.name(), reply)
             });
         }

@@ -3,54 +3,61 @@
 //! so the exact wire strings are unit-tested.
 
 use crate::agent::api::body::Fields;
-use crate::agent::api::validate::{ALL_PORTS, uid};
+use crate::agent::api::validate::{ALL_PORTS, PRIMARY_PORTS, uid};
 use crate::agent::api::{exec, reply};
+use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;
 use crate::agent::process::ProcessHandle;
+use crate::proc_type::ProcType;
 use axum::response::Response;
 
 /// `{"action": "start"|"stop"}` → `forward` | `stop`.
-pub fn forward_command(fields: &Fields) -> Result<String, ApiError> {
+pub fn forward_command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action"])?;
-    let command = match fields.choice("action", &["start", "stop"])? {
-        "start" => "forward",
-        _ => "stop",
+    let verb = match fields.choice("action", &["start", "stop"])? {
+        "start" => Verb::Forward,
+        _ => Verb::Stop,
     };
-    Ok(command.to_owned())
+    Ok(Command::bare(verb))
 }
 
 /// `{"action": "add"|"del", "port": UID}` → `add {port}` | `del {port}`; a primary
-/// pipe `add` also takes `rx` and `tx` ring UIDs.
-pub fn ports_command(fields: &Fields, allowed: &[&str]) -> Result<String, ApiError> {
+/// pipe `add` also takes `rx` and `tx` ring UIDs. `allowed` tells primary from nfv.
+pub fn ports_command(fields: &Fields, allowed: &[&str]) -> Result<Command, ApiError> {
     fields.require(&["action", "port"])?;
-    let action = fields.choice("action", &["add", "del"])?;
+    let verb = if fields.choice("action", &["add", "del"])? == "add" { Verb::Add } else { Verb::Del };
     let port = uid(fields, "port", allowed)?;
-    if action == "add" && port.starts_with("pipe:") {
+    let target = if allowed == PRIMARY_PORTS { ProcType::Primary } else { ProcType::Nfv };
+    let args = if verb == Verb::Add && port.starts_with("pipe:") {
         fields.require(&["rx", "tx"])?;
         let rx = uid(fields, "rx", &["ring"])?;
         let tx = uid(fields, "tx", &["ring"])?;
-        return Ok(format!("add {port} {rx} {tx}"));
-    }
-    Ok(format!("{action} {port}"))
+        format!("{port} {rx} {tx}")
+    } else {
+        port.to_owned()
+    };
+    fields.command(target, verb, &args, "port")
 }
 
-/// `{"src": UID, "dst": UID}` → `patch {src} {dst}`.
-pub fn patch_command(fields: &Fields) -> Result<String, ApiError> {
+/// `{"src": UID, "dst": UID}` → `patch {src} {dst}`; the primary takes a third token of
+/// at most 15 bytes.
+pub fn patch_command(target: ProcType, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["src", "dst"])?;
     let src = uid(fields, "src", ALL_PORTS)?;
     let dst = uid(fields, "dst", ALL_PORTS)?;
-    Ok(format!("patch {src} {dst}"))
+    fields.command(target, Verb::Patch, &format!("{src} {dst}"), "dst")
 }
 
 /// Sends a command answered with `succeeded`/`failed`: 204, or 400 naming the command.
-pub async fn run(handle: &ProcessHandle, command: String) -> Result<Response, ApiError> {
-    let answer = exec::send(handle, command.clone()).await?;
-    reply::command_done(handle, &command, answer)
+pub async fn run(handle: &ProcessHandle, command: Command) -> Result<Response, ApiError> {
+    let text = command.text().to_owned();
+    let answer = exec::send(handle, command).await?;
+    reply::command_done(handle, &text, answer)
 }
 
 /// `status`, returned as received (re-serialized like Python).
 pub async fn status(handle: &ProcessHandle) -> Result<Response, ApiError> {
-    let answer = exec::send(handle, "status".to_owned()).await?;
+    let answer = exec::send(handle, Command::status()).await?;
     let value = reply::expect_json(handle, answer)?;
     if !value.is_object() {
         return Err(reply::unusable(handle, "status is not a JSON object"));
@@ -60,9 +67,8 @@ pub async fn status(handle: &ProcessHandle) -> Result<Response, ApiError> {
 
 /// `patch reset`: the answer is an echo of the command, which means success.
 pub async fn patch_reset(handle: &ProcessHandle) -> Result<Response, ApiError> {
-    let command = "patch reset";
-    let answer = exec::send(handle, command.to_owned()).await?;
-    reply::echo_done(handle, command, answer)
+    let answer = exec::send(handle, Command::patch_reset()).await?;
+    reply::echo_done(handle, "patch reset", answer)
 }
 
 /// `exit`: the process is gone afterwards whatever it answers.
@@ -74,15 +80,16 @@ pub async fn exit(handle: &ProcessHandle) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::api::validate::{NFV_PORTS, PRIMARY_PORTS};
+    use crate::agent::api::validate::NFV_PORTS;
 
     fn ports(body: &str, allowed: &[&str]) -> Result<String, String> {
-        ports_command(&Fields::from_json(body), allowed).map_err(|e| e.to_string())
+        ports_command(&Fields::from_json(body), allowed).map(String::from).map_err(|e| e.to_string())
     }
 
     #[test]
     fn forward_validates_the_action() {
-        let forward = |b: &str| forward_command(&Fields::from_json(b)).map_err(|e| e.to_string());
+        let forward =
+            |b: &str| forward_command(&Fields::from_json(b)).map(String::from).map_err(|e| e.to_string());
         assert_eq!(forward(r#"{"action": "start"}"#), Ok("forward".into()));
         assert_eq!(forward(r#"{"action": "stop"}"#), Ok("stop".into()));
         assert_eq!(forward(r#"{}"#), Err("key(action) required.".into()));
@@ -140,7 +147,11 @@ mod tests {
 
     #[test]
     fn patch_takes_any_type_and_multi_queue() {
-        let patch = |b: &str| patch_command(&Fields::from_json(b)).map_err(|e| e.to_string());
+        let patch = |b: &str| {
+            patch_command(ProcType::Primary, &Fields::from_json(b))
+                .map(String::from)
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(patch(r#"{"src": "phy:0nq1", "dst": "ring:0"}"#), Ok("patch phy:0nq1 ring:0".into()));
         assert_eq!(patch(r#"{"src": "pipe:0", "dst": "tap:1"}"#), Ok("patch pipe:0 tap:1".into()));
         assert_eq!(patch(r#"{"dst": "ring:0"}"#), Err("key(src) required.".into()));

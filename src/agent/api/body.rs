@@ -4,7 +4,9 @@
 //! Reading happens in the handler after the process lookup, so that a missing process
 //! is a 404 before a bad body is a 400 or 413 (`rest-api-v1.md` §1.7).
 
+use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;
+use crate::proc_type::ProcType;
 use axum::body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
@@ -55,6 +57,11 @@ impl Fields {
     pub fn str(&self, key: &str) -> Result<&str, ApiError> {
         let value = self.value(key);
         value.as_str().ok_or_else(|| ApiError::invalid(key, value))
+    }
+
+    /// `{verb} {args}` for `target`; a command the process could not take blames `key`.
+    pub fn command(&self, target: ProcType, verb: Verb, args: &str, key: &str) -> Result<Command, ApiError> {
+        Command::new(target, verb, args).map_err(|_| ApiError::invalid(key, self.value(key)))
     }
 
     /// A string that must be one of `allowed`.

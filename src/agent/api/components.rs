@@ -6,6 +6,7 @@ use crate::agent::api::body::{self, Fields};
 use crate::agent::api::path::Params;
 use crate::agent::api::validate::{VF_PORTS, int_at_most, int_or_digits_at_most, is_mac, is_name, uid};
 use crate::agent::api::{AppState, actions, exec, reply};
+use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;
 use crate::proc_type::ProcType;
 use axum::Router;
@@ -46,7 +47,7 @@ async fn status_get(
     params: Params,
 ) -> Result<Response, ApiError> {
     let handle = state.secondary(ty, &params.num("id"))?;
-    let answer = exec::send(&handle, "status".to_owned()).await?;
+    let answer = exec::send(&handle, Command::status()).await?;
     let status = reply::expect_json(&handle, answer)?;
     let converted =
         convert_status(&status).ok_or_else(|| reply::unusable(&handle, "status lacks info keys"))?;
@@ -78,7 +79,9 @@ async fn component_delete(
 ) -> Result<Response, ApiError> {
     let handle = state.secondary(ty, &params.num("id"))?;
     let name = component_name(&params)?;
-    actions::run(&handle, format!("component stop {name}")).await
+    let command = Command::new(ty, Verb::Component, &format!("stop {name}"))
+        .map_err(|_| ApiError::invalid("name", &Value::String(name.to_owned())))?;
+    actions::run(&handle, command).await
 }
 
 async fn ports_put(
@@ -133,7 +136,7 @@ pub fn convert_status(status: &Value) -> Option<Value> {
 }
 
 /// `{"name", "core", "type"}` → `component start {name} {core} {type}`.
-pub fn start_command(ty: ProcType, fields: &Fields) -> Result<String, ApiError> {
+pub fn start_command(ty: ProcType, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["name", "core", "type"])?;
     let name = fields.str("name")?;
     if !is_name(name) {
@@ -143,20 +146,20 @@ pub fn start_command(ty: ProcType, fields: &Fields) -> Result<String, ApiError> 
         .ok_or_else(|| ApiError::invalid("core", fields.value("core")))?;
     let types: &[&str] = if ty == ProcType::Vf { &["forward", "merge", "classifier"] } else { &["mirror"] };
     let kind = fields.choice("type", types)?;
-    Ok(format!("component start {name} {core} {kind}"))
+    fields.command(ty, Verb::Component, &format!("start {name} {core} {kind}"), "name")
 }
 
 /// Attach/detach of a component port; spp_mirror ignores `vlan` entirely (KEEP).
-pub fn port_command(ty: ProcType, name: &str, fields: &Fields) -> Result<String, ApiError> {
+pub fn port_command(ty: ProcType, name: &str, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action", "port", "dir"])?;
     let action = fields.choice("action", &["attach", "detach"])?;
     let dir = fields.choice("dir", &["rx", "tx"])?;
     let port = uid(fields, "port", VF_PORTS)?;
     if action == "detach" {
-        return Ok(format!("port del {port} {dir} {name}"));
+        return fields.command(ty, Verb::Port, &format!("del {port} {dir} {name}"), "port");
     }
     let vlan = if ty == ProcType::Vf { vlan_option(fields.get("vlan"))? } else { String::new() };
-    Ok(format!("port add {port} {dir} {name}{vlan}"))
+    fields.command(ty, Verb::Port, &format!("add {port} {dir} {name}{vlan}"), "port")
 }
 
 /// The VLAN suffix of `port add`: absent, `null`, `{}` and `none` mean no tag.
@@ -180,7 +183,7 @@ fn vlan_option(vlan: Option<&Value>) -> Result<String, ApiError> {
 }
 
 /// `classifier_table {add|del} mac {mac} {port}` or `… vlan {vid} {mac} {port}`.
-pub fn classifier_command(fields: &Fields) -> Result<String, ApiError> {
+pub fn classifier_command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action", "type", "port", "mac_address"])?;
     let action = fields.choice("action", &["add", "del"])?;
     let kind = fields.choice("type", &["mac", "vlan"])?;
@@ -190,12 +193,17 @@ pub fn classifier_command(fields: &Fields) -> Result<String, ApiError> {
         return Err(ApiError::invalid("mac_address", fields.value("mac_address")));
     }
     if kind == "mac" {
-        return Ok(format!("classifier_table {action} mac {mac} {port}"));
+        return fields.command(
+            ProcType::Vf,
+            Verb::ClassifierTable,
+            &format!("{action} mac {mac} {port}"),
+            "port",
+        );
     }
     fields.require(&["vlan"])?;
     let vid = int_or_digits_at_most(fields.value("vlan"), 4095)
         .ok_or_else(|| ApiError::invalid("vlan", fields.value("vlan")))?;
-    Ok(format!("classifier_table {action} vlan {vid} {mac} {port}"))
+    fields.command(ProcType::Vf, Verb::ClassifierTable, &format!("{action} vlan {vid} {mac} {port}"), "vlan")
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@ use super::*;
 use serde_json::json;
 
 fn start(ty: ProcType, body: &str) -> Result<String, String> {
-    start_command(ty, &Fields::from_json(body)).map_err(|e| e.to_string())
+    start_command(ty, &Fields::from_json(body)).map(String::from).map_err(|e| e.to_string())
 }
 
 fn port(ty: ProcType, body: &str) -> Result<String, String> {
-    port_command(ty, "fwd0", &Fields::from_json(body)).map_err(|e| e.to_string())
+    port_command(ty, "fwd0", &Fields::from_json(body)).map(String::from).map_err(|e| e.to_string())
 }
 
 fn classifier(body: &str) -> Result<String, String> {
-    classifier_command(&Fields::from_json(body)).map_err(|e| e.to_string())
+    classifier_command(&Fields::from_json(body)).map(String::from).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -1,14 +1,14 @@
-//! Finding the process a request is for, and sending it a validated command within the
-//! size limits of the C programs (`spp-wire-protocol.md` §3.1).
+//! Finding the process a request is for, and sending it a command (`agent/command.rs`
+//! holds the size limits of the C programs).
 
 use crate::agent::api::AppState;
 use crate::agent::api::body::{self, Fields};
 use crate::agent::api::path::Num;
+use crate::agent::command::Command;
 use crate::agent::error::ApiError;
 use crate::agent::process::{ProcessHandle, Reply};
 use crate::proc_type::ProcType;
 use axum::body::Body;
-use serde_json::Value;
 
 impl AppState {
     /// Looks the process up, then reads the body (404 before 400, as §1.7 orders).
@@ -34,28 +34,7 @@ impl AppState {
     }
 }
 
-/// Limits of one command: (bytes, tokens). Primary and nfv copy a command into a 32 KiB
-/// buffer and a 48-entry token array; vf, mirror and pcap into 888 bytes and 8 tokens.
-fn limits(ty: ProcType) -> (usize, usize) {
-    if ty.uses_frames() { (32767, 47) } else { (887, 8) }
-}
-
-/// Refuses a command the process could not take, blaming `key` and its `value`.
-pub fn check_limits(ty: ProcType, command: &str, key: &str, value: &Value) -> Result<(), ApiError> {
-    let (bytes, tokens) = limits(ty);
-    let third_token_ok = ty != ProcType::Primary || command.split(' ').nth(2).is_none_or(|t| t.len() < 16);
-    if command.len() > bytes || token_count(command) > tokens || !third_token_ok {
-        return Err(ApiError::invalid(key, value));
-    }
-    Ok(())
-}
-
-/// Tokens as the processes count them: runs of spaces separate, never make, tokens.
-pub fn token_count(text: &str) -> usize {
-    text.split(' ').filter(|t| !t.is_empty()).count()
-}
-
 /// Sends `command`; transport failures become 503/504/502.
-pub async fn send(handle: &ProcessHandle, command: String) -> Result<Reply, ApiError> {
+pub async fn send(handle: &ProcessHandle, command: Command) -> Result<Reply, ApiError> {
     Ok(handle.call(command).await?)
 }

@@ -2,10 +2,11 @@
 //! reply (`success` or `error`) is returned unchanged with 200, as the original did.
 
 use crate::agent::api::body::Fields;
-use crate::agent::api::exec::{self, check_limits};
+use crate::agent::api::exec;
 use crate::agent::api::path::{Num, Params};
 use crate::agent::api::validate::{int_at_most, is_printable};
 use crate::agent::api::{AppState, reply};
+use crate::agent::command::{self, Command, Verb};
 use crate::agent::error::ApiError;
 use crate::agent::process::ProcessHandle;
 use crate::proc_type::ProcType;
@@ -57,7 +58,9 @@ async fn rule_request(
 async fn destroy_all(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
     let handle = state.primary()?;
     let port = port_id(&params.num("port_id"))?;
-    passthrough(&handle, format!("flow destroy phy:{port} ALL")).await
+    let command = Command::new(ProcType::Primary, Verb::Flow, &format!("destroy phy:{port} ALL"))
+        .map_err(|_| invalid_num("port_id", &params.num("port_id")))?;
+    passthrough(&handle, command).await
 }
 
 async fn destroy_one(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
@@ -66,7 +69,9 @@ async fn destroy_one(State(state): State<AppState>, params: Params) -> Result<Re
     let rule = params.num("rule_id");
     let rule_id =
         rule.as_u64().filter(|r| *r <= u64::from(u32::MAX)).ok_or_else(|| invalid_num("rule_id", &rule))?;
-    passthrough(&handle, format!("flow destroy phy:{port} {rule_id}")).await
+    let command = Command::new(ProcType::Primary, Verb::Flow, &format!("destroy phy:{port} {rule_id}"))
+        .map_err(|_| invalid_num("rule_id", &rule))?;
+    passthrough(&handle, command).await
 }
 
 /// Port ids are ethdev ids: small and never negative (the primary would wrap them).
@@ -78,7 +83,7 @@ fn invalid_num(key: &str, num: &Num) -> ApiError {
     ApiError::invalid(key, &Value::String(num.0.clone()))
 }
 
-async fn passthrough(handle: &ProcessHandle, command: String) -> Result<Response, ApiError> {
+async fn passthrough(handle: &ProcessHandle, command: Command) -> Result<Response, ApiError> {
     let answer = exec::send(handle, command).await?;
     let value = reply::expect_json(handle, answer)?;
     if value.get("result").is_none() {
@@ -88,7 +93,7 @@ async fn passthrough(handle: &ProcessHandle, command: String) -> Result<Response
 }
 
 /// `flow {validate|create} phy:{port} [group G ][priority P ][transfer ]{dir} pattern … / end actions … / end`.
-pub fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<String, ApiError> {
+pub fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["rule"])?;
     let rule =
         fields.value("rule").as_object().ok_or_else(|| ApiError::invalid("rule", fields.value("rule")))?;
@@ -107,7 +112,7 @@ pub fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<String, Ap
     }
     let pattern_items = strings(rule, "pattern", pattern)?;
     let action_items = strings(rule, "actions", actions)?;
-    let mut head = format!("flow {verb} phy:{port} ");
+    let mut head = format!("{verb} phy:{port} ");
     if let Some(g) = group {
         head.push_str(&format!("group {g} "));
     }
@@ -118,10 +123,12 @@ pub fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<String, Ap
         head.push_str("transfer ");
     }
     let with_pattern = format!("{head}{direction} pattern {} / end", pattern_items.join(" / "));
-    let command = format!("{with_pattern} actions {} / end", action_items.join(" / "));
-    check_limits(ProcType::Primary, &with_pattern, "pattern", &rule["pattern"])?;
-    check_limits(ProcType::Primary, &command, "actions", &rule["actions"])?;
-    Ok(command)
+    let args = format!("{with_pattern} actions {} / end", action_items.join(" / "));
+    // Blame the part that pushes the command over the primary's limits.
+    command::check(ProcType::Primary, &format!("flow {with_pattern}"))
+        .map_err(|_| ApiError::invalid("pattern", &rule["pattern"]))?;
+    Command::new(ProcType::Primary, Verb::Flow, &args)
+        .map_err(|_| ApiError::invalid("actions", &rule["actions"]))
 }
 
 fn optional_u32(rule: &Map<String, Value>, key: &str) -> Result<Option<u64>, ApiError> {
@@ -151,7 +158,7 @@ mod tests {
     use super::*;
 
     fn flow(verb: &str, body: &str) -> Result<String, String> {
-        rule_command(verb, 0, &Fields::from_json(body)).map_err(|e| e.to_string())
+        rule_command(verb, 0, &Fields::from_json(body)).map(String::from).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! with options in the original's fixed order (`rest-api-v1.md` §4.9).
 
 use crate::agent::api::body::Fields;
-use crate::agent::api::exec::{check_limits, token_count};
 use crate::agent::api::validate::{int_or_digits_at_most, is_printable};
+use crate::agent::command::{Command, Verb, token_count};
 use crate::agent::error::ApiError;
 use crate::proc_type::ProcType;
 use serde_json::{Map, Value};
@@ -55,7 +55,7 @@ fn app_options(proc_name: &str) -> &'static [&'static str] {
 }
 
 /// The launch command for a request body, validated in the spec's order.
-pub fn command(fields: &Fields) -> Result<String, ApiError> {
+pub fn command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["client_id", "proc_name", "eal", "app"])?;
     let id = int_or_digits_at_most(fields.value("client_id"), 1023)
         .ok_or_else(|| ApiError::invalid("client_id", fields.value("client_id")))?;
@@ -70,12 +70,10 @@ pub fn command(fields: &Fields) -> Result<String, ApiError> {
     if !has("--proc-type") {
         return Err(ApiError::required("eal: --proc-type"));
     }
-    let head = format!("launch {id} {proc_name} {eal} --");
-    let command = format!("{head} {app}");
+    let head = format!("{id} {proc_name} {eal} --");
     // Blame the part that pushes the command over the primary's 47 tokens.
-    let blamed = if token_count(&head) > 46 { "eal" } else { "app" };
-    check_limits(ProcType::Primary, &command, blamed, fields.value(blamed))?;
-    Ok(command)
+    let blamed = if token_count(&head) > 45 { "eal" } else { "app" };
+    fields.command(ProcType::Primary, Verb::Launch, &format!("{head} {app}"), blamed)
 }
 
 /// The options of `key` that `known` lists, in that order: `name [value]`.
@@ -114,7 +112,7 @@ mod tests {
     use super::*;
 
     fn launch(body: &str) -> Result<String, String> {
-        command(&Fields::from_json(body)).map_err(|e| e.to_string())
+        command(&Fields::from_json(body)).map(String::from).map_err(|e| e.to_string())
     }
 
     #[test]

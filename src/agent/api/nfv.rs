@@ -52,7 +52,7 @@ async fn patches_put(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (handle, fields) = state.with_body(nfv(&state, &params), body).await?;
-    actions::run(&handle, actions::patch_command(&fields)?).await
+    actions::run(&handle, actions::patch_command(ProcType::Nfv, &fields)?).await
 }
 
 async fn patches_delete(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {

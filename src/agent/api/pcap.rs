@@ -3,6 +3,7 @@
 use crate::agent::api::body::Fields;
 use crate::agent::api::path::Params;
 use crate::agent::api::{AppState, actions, exec, reply};
+use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;
 use crate::proc_type::ProcType;
 use axum::Router;
@@ -19,7 +20,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn pcap_get(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
     let handle = state.secondary(ProcType::Pcap, &params.num("id"))?;
-    let answer = exec::send(&handle, "status".to_owned()).await?;
+    let answer = exec::send(&handle, Command::status()).await?;
     let status = reply::expect_json(&handle, answer)?;
     match status.get("info") {
         Some(info) if info.is_object() => Ok(reply::json(info)),
@@ -41,9 +42,10 @@ async fn capture_put(
 }
 
 /// `{"action": "start"|"stop"}` → `start` | `stop`.
-fn capture_command(fields: &Fields) -> Result<String, ApiError> {
+fn capture_command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action"])?;
-    Ok(fields.choice("action", &["start", "stop"])?.to_owned())
+    let verb = if fields.choice("action", &["start", "stop"])? == "start" { Verb::Start } else { Verb::Stop };
+    Ok(Command::bare(verb))
 }
 
 #[cfg(test)]
@@ -52,7 +54,8 @@ mod tests {
 
     #[test]
     fn capture_actions() {
-        let capture = |b: &str| capture_command(&Fields::from_json(b)).map_err(|e| e.to_string());
+        let capture =
+            |b: &str| capture_command(&Fields::from_json(b)).map(String::from).map_err(|e| e.to_string());
         assert_eq!(capture(r#"{"action": "start"}"#), Ok("start".into()));
         assert_eq!(capture(r#"{"action": "stop"}"#), Ok("stop".into()));
         assert_eq!(capture(r#"{}"#), Err("key(action) required.".into()));

@@ -3,7 +3,9 @@
 
 use crate::agent::api::validate::PRIMARY_PORTS;
 use crate::agent::api::{AppState, actions, launch};
+use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;
+use crate::proc_type::ProcType;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -26,7 +28,7 @@ async fn status_get(State(state): State<AppState>) -> Result<Response, ApiError>
 }
 
 async fn status_delete(State(state): State<AppState>) -> Result<Response, ApiError> {
-    actions::run(&state.primary()?, "clear".to_owned()).await
+    actions::run(&state.primary()?, Command::bare(Verb::Clear)).await
 }
 
 async fn forward_put(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
@@ -41,7 +43,7 @@ async fn ports_put(State(state): State<AppState>, body: Body) -> Result<Response
 
 async fn patches_put(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let (handle, fields) = state.with_body(state.primary(), body).await?;
-    actions::run(&handle, actions::patch_command(&fields)?).await
+    actions::run(&handle, actions::patch_command(ProcType::Primary, &fields)?).await
 }
 
 async fn patches_delete(State(state): State<AppState>) -> Result<Response, ApiError> {

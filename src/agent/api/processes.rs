@@ -2,6 +2,7 @@
 //! process, in parallel) and `GET /v1/cpu_layout` (from sysfs).
 
 use crate::agent::api::{AppState, cpu_layout, reply};
+use crate::agent::command::Command;
 use crate::agent::error::ApiError;
 use crate::agent::process::{ProcessHandle, Reply};
 use crate::proc_type::ProcType;
@@ -37,7 +38,7 @@ async fn cpu_usage_get(State(state): State<AppState>) -> Response {
     let mut calls = JoinSet::new();
     for (order, handle) in state.registry.snapshot().into_iter().enumerate() {
         calls.spawn(async move {
-            let reply = handle.call("status".to_owned()).await;
+            let reply = handle.call(Command::status()).await;
             (order, usage_entry(&handle, reply.ok()))
         });
     }
