@@ -15,6 +15,7 @@
 
 mod connections;
 mod exchange;
+pub mod trace;
 
 use crate::tls::ReloadableServerConfig;
 use axum::extract::Request;

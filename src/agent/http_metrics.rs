@@ -25,6 +25,7 @@ pub fn track(router: axum::Router, metrics: Arc<AgentMetrics>) -> axum::Router {
 async fn matched(State(metrics): State<Arc<AgentMetrics>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    crate::http_server::trace::record_route(&route);
     let mut response = observe(&metrics, &route, request, next).await;
     response.extensions_mut().insert(Counted);
     response

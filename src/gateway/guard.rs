@@ -8,6 +8,7 @@ use crate::auth::guard::{admit, credentials};
 use crate::gateway::Gateway;
 use crate::gateway::error::GatewayError;
 use crate::gateway::host_path::host_in_path;
+use crate::http_server::trace;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
@@ -57,6 +58,7 @@ pub async fn guard(State(gateway): State<Arc<Gateway>>, mut request: Request, ne
     let sub = principal.sub.clone();
     request.extensions_mut().insert(principal);
     if let Some(host) = &host {
+        trace::record_host(host);
         request.extensions_mut().insert(RequestHost(host.clone()));
     }
     let mut response = next.run(request).await;

@@ -13,6 +13,7 @@ use crate::gateway::error::GatewayError;
 use crate::gateway::host_path::decode_host;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::{Gateway, guard, upstream};
+use crate::http_server::trace;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::request;
@@ -42,8 +43,12 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, 
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let Some((raw_host, rest)) = split_path(path) else { return Err(Request::from_parts(parts, body)) };
+    trace::record_route("/v1/hosts/{host}/{*rest}");
     let name = match decode_host(raw_host) {
-        Ok(name) => name,
+        Ok(name) => {
+            trace::record_host(&name);
+            name
+        }
         Err(error) => {
             let response = guard::refuse_host_name(error, &parts.method);
             gateway.metrics.observe_request("unknown", &parts.method, response.status(), started.elapsed());

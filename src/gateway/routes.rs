@@ -6,6 +6,7 @@ use crate::echo::echo;
 use crate::gateway::error::GatewayError;
 use crate::gateway::guard::RequestHost;
 use crate::gateway::{Gateway, fanout, guard, health, proxy};
+use crate::http_server::trace;
 use crate::metrics;
 use crate::pyjson;
 use axum::Router;
@@ -51,7 +52,7 @@ pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
     let router = api.merge(probes()).merge(crate::openapi::gateway()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
-    router.with_state(gateway)
+    router.route_layer(axum::middleware::from_fn(trace::matched_route)).with_state(gateway)
 }
 
 /// `/metrics` and the probes, for the separate metrics listener (no auth there).

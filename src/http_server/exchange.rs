@@ -6,6 +6,7 @@
 
 use super::Peer;
 use super::connections::Activity;
+use super::trace;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Version, header};
@@ -19,11 +20,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tower::{Service, ServiceExt};
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 /// The most of an unread body skipped to keep a connection; a larger one costs more to
 /// read than a new connection does.
@@ -46,6 +47,15 @@ where
     S::Future: Send,
 {
     pub(super) async fn serve(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
+        let span = trace::request_span(request.method());
+        let started = (!span.is_disabled()).then(Instant::now);
+        let response = self.answer(request).instrument(span.clone()).await;
+        let status = response.as_ref().map_or(0, |r| r.status().as_u16());
+        trace::finish(&span, status, started);
+        response
+    }
+
+    async fn answer(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
         let _busy = self.activity.begin();
         let (mut parts, incoming) = request.into_parts();
         if crate::audit::is_mutating(&parts.method) {
