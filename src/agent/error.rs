@@ -2,7 +2,7 @@
 //! text of `rest-api-v1.md` §1.5 and `status()` sits beside it.
 //!
 //! Handlers return `Result<_, ApiError>`; turning an error into a response has no side
-//! effects (logging happens in the tracing layer).
+//! effects (`http_server::trace` logs each request with its status).
 
 use crate::agent::process::ProcessError;
 use axum::http::{HeaderValue, StatusCode, header};

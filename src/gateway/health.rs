@@ -4,7 +4,7 @@
 
 use crate::gateway::Gateway;
 use crate::gateway::hosts::{Host, Probe, State as HostState};
-use crate::gateway::upstream;
+use crate::gateway::{pool, upstream};
 use axum::http::{HeaderMap, Method};
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,11 +59,7 @@ async fn check(gateway: &Gateway, host: &Arc<Host>) {
     }
 }
 
-async fn ask(
-    gateway: &Gateway,
-    host: &Host,
-    path: &str,
-) -> Result<upstream::Answer, upstream::UpstreamError> {
+async fn ask(gateway: &Gateway, host: &Host, path: &str) -> Result<pool::Answer, upstream::UpstreamError> {
     let deadline = gateway.config.request_timeout.min(gateway.config.health_interval);
     let pool = gateway.clients.here();
     upstream::send(pool, host, &Method::GET, path, &HeaderMap::new(), Default::default(), deadline).await

@@ -16,6 +16,34 @@ const FORWARDED: [HeaderName; 3] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION];
 /// Answer headers of the agent that go back to the client: a 401 of an agent's own auth
 /// keeps its challenge (RFC 9110 §11.6.1).
 const RETURNED: [HeaderName; 3] = [CONTENT_TYPE, ALLOW, WWW_AUTHENTICATE];
+/// Why the bytes from an agent are not an HTTP/1.1 answer the gateway can pass on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("invalid answer: {0}")]
+    Syntax(httparse::Error),
+    #[error("invalid answer status {0}")]
+    Status(u16),
+    #[error("the agent switched protocols")]
+    SwitchedProtocols,
+    #[error("invalid content-length in the answer")]
+    BadLength,
+    #[error("conflicting content-length in the answer")]
+    ConflictingLength,
+    /// The header name as the agent wrote it.
+    #[error("invalid {0} in the answer")]
+    BadHeader(String),
+    #[error("chunk line too long")]
+    LongChunkLine,
+    #[error("invalid chunk size in the answer")]
+    BadChunkSize,
+    #[error("chunk not followed by CRLF")]
+    MissingCrlf,
+    #[error("answer head larger than {0} bytes")]
+    HeadTooLarge(usize),
+    #[error("answer larger than {0} bytes")]
+    TooLarge(usize),
+}
+
 /// An answer head with more headers than this is refused.
 const MAX_HEADERS: usize = 64;
 
@@ -77,18 +105,18 @@ pub struct Head {
 
 /// Parses the answer head at the start of `buf`: `None` while it is incomplete. `head`
 /// says the request was a HEAD, whose answer has no body whatever its headers say.
-pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, String> {
+pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, FramingError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut answer = httparse::Response::new(&mut slots);
     let len = match answer.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(format!("invalid answer: {e}")),
+        Err(e) => return Err(FramingError::Syntax(e)),
     };
     let code = answer.code.unwrap_or_default();
-    let status = StatusCode::from_u16(code).map_err(|_| format!("invalid answer status {code}"))?;
+    let status = StatusCode::from_u16(code).map_err(|_| FramingError::Status(code))?;
     if status == StatusCode::SWITCHING_PROTOCOLS {
-        return Err("the agent switched protocols".to_owned());
+        return Err(FramingError::SwitchedProtocols);
     }
     let mut headers = HeaderMap::new();
     let mut length = None;
@@ -97,9 +125,9 @@ pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, String> {
         let name = header.name;
         let value = header.value;
         if name.eq_ignore_ascii_case("content-length") {
-            let n = parse_length(value).ok_or("invalid content-length in the answer")?;
+            let n = parse_length(value).ok_or(FramingError::BadLength)?;
             if length.is_some_and(|m| m != n) {
-                return Err("conflicting content-length in the answer".to_owned());
+                return Err(FramingError::ConflictingLength);
             }
             length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -112,7 +140,7 @@ pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, String> {
             }
         } else if let Some(known) = RETURNED.iter().find(|known| name.eq_ignore_ascii_case(known.as_str())) {
             let value =
-                HeaderValue::from_bytes(value).map_err(|_| format!("invalid {name} in the answer"))?;
+                HeaderValue::from_bytes(value).map_err(|_| FramingError::BadHeader(name.to_owned()))?;
             headers.append(known.clone(), value);
         }
     }
@@ -161,11 +189,11 @@ const MAX_LINE: usize = 8 * 1024;
 impl Dechunker {
     /// Goes on through `received` (every body byte so far); `Ok(true)` once the last chunk
     /// and the trailers are in.
-    pub fn advance(&mut self, received: &[u8], limit: usize) -> Result<bool, String> {
+    pub fn advance(&mut self, received: &[u8], limit: usize) -> Result<bool, FramingError> {
         loop {
             let rest = &received[self.consumed..];
             let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                return if rest.len() > MAX_LINE { Err("chunk line too long".to_owned()) } else { Ok(false) };
+                return if rest.len() > MAX_LINE { Err(FramingError::LongChunkLine) } else { Ok(false) };
             };
             let line = &rest[..eol];
             if self.in_trailers {
@@ -176,21 +204,21 @@ impl Dechunker {
                 continue;
             }
             let size = line.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
-            let size = chunk_size(size).ok_or("invalid chunk size in the answer")?;
+            let size = chunk_size(size).ok_or(FramingError::BadChunkSize)?;
             if size == 0 {
                 self.consumed += eol + 2;
                 self.in_trailers = true;
                 continue;
             }
             if self.body.len().saturating_add(size) > limit {
-                return Err(format!("answer larger than {limit} bytes"));
+                return Err(FramingError::TooLarge(limit));
             }
             let data = eol + 2;
             if rest.len() < data + size + 2 {
                 return Ok(false);
             }
             if &rest[data + size..data + size + 2] != b"\r\n" {
-                return Err("chunk not followed by CRLF".to_owned());
+                return Err(FramingError::MissingCrlf);
             }
             self.body.extend_from_slice(&rest[data..data + size]);
             self.consumed += data + size + 2;

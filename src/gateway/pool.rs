@@ -6,10 +6,9 @@
 //! A request abandoned mid-exchange drops its connection.
 
 use crate::gateway::hosts::Host;
-use crate::gateway::http1::{self, Dechunker, Framing};
-use crate::gateway::upstream::Answer;
+use crate::gateway::http1::{self, Dechunker, Framing, FramingError};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use parking_lot::Mutex;
 use rustls_pki_types::ServerName;
 use std::collections::HashMap;
@@ -53,11 +52,57 @@ pub struct Conn {
     generation: Option<u64>,
 }
 
+/// A complete answer of an agent: its status, the headers the gateway passes on, and
+/// the body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Why a connection to an agent could not be made or carry an exchange. The texts are
+/// those of the gateway's error bodies.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("timed out after {0} ms")]
+    ConnectTimeout(u128),
+    #[error("{0}")]
+    Refused(#[source] io::Error),
+    /// Reset, aborted or a broken pipe: the agent or the network dropped the connection.
+    #[error("{0}")]
+    Reset(#[source] io::Error),
+    /// The agent closed the connection cleanly (`while` says when).
+    #[error("the agent closed the connection {0}")]
+    Closed(&'static str),
+    #[error("connection closed")]
+    WriteClosed,
+    #[error("{0}")]
+    Io(#[source] io::Error),
+    #[error("{host}: {source}")]
+    ServerName { host: String, source: rustls_pki_types::InvalidDnsNameError },
+    #[error("TLS: {0}")]
+    Tls(#[source] io::Error),
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+}
+
+impl From<io::Error> for ConnError {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::ConnectionRefused => ConnError::Refused(e),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+                ConnError::Reset(e)
+            }
+            _ => ConnError::Io(e),
+        }
+    }
+}
+
 /// How an exchange failed.
 pub enum Failure {
     /// Nothing of the request reached the connection: sending it again is safe.
-    Unsent(String),
-    Broken(String),
+    Unsent(ConnError),
+    Broken(ConnError),
 }
 
 /// What an exchange sends.
@@ -102,7 +147,7 @@ impl Pool {
     }
 
     /// An idle connection to `host` that is still open, or a new one.
-    pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, String> {
+    pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, ConnError> {
         while let Some(mut conn) = self.take(&host.url) {
             if poll_fn(|cx| Poll::Ready(conn.is_open(cx))).await {
                 return Ok(conn);
@@ -124,7 +169,7 @@ impl Pool {
         None
     }
 
-    async fn connect(&self, base: &Uri) -> Result<Box<Conn>, String> {
+    async fn connect(&self, base: &Uri) -> Result<Box<Conn>, ConnError> {
         let tls = (base.scheme_str() == Some("https")).then(|| self.tls.lock().clone());
         let generation = tls.is_some().then(|| self.generation.load(Ordering::Relaxed));
         let host = base.host().unwrap_or_default();
@@ -132,16 +177,17 @@ impl Pool {
         // An IPv6 address comes bracketed in a URI, and without brackets to a resolver.
         let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         let connecting = async {
-            let tcp = TcpStream::connect((host, port)).await.map_err(|e| e.to_string())?;
+            let tcp = TcpStream::connect((host, port)).await?;
             let _ = tcp.set_nodelay(true);
-            let Some(tls) = tls else { return Ok::<Stream, String>(Either::Left(tcp)) };
-            let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
-            let stream = tls.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+            let Some(tls) = tls else { return Ok::<Stream, ConnError>(Either::Left(tcp)) };
+            let name = ServerName::try_from(host.to_owned())
+                .map_err(|source| ConnError::ServerName { host: host.to_owned(), source })?;
+            let stream = tls.connect(name, tcp).await.map_err(ConnError::Tls)?;
             Ok(Either::Right(Box::new(stream)))
         };
         let stream = tokio::time::timeout(self.connect_timeout, connecting)
             .await
-            .map_err(|_| format!("timed out after {} ms", self.connect_timeout.as_millis()))??;
+            .map_err(|_| ConnError::ConnectTimeout(self.connect_timeout.as_millis()))??;
         let conn =
             Conn { stream, read: Vec::new(), write: Vec::new(), idle_since: Instant::now(), generation };
         Ok(Box::new(conn))
@@ -193,22 +239,22 @@ impl Conn {
         while written < self.write.len() {
             match self.stream.write(&self.write[written..]).await {
                 Ok(n) if n > 0 => written += n,
-                Ok(_) => return Err(failure(written, "connection closed".to_owned())),
-                Err(e) => return Err(failure(written, e.to_string())),
+                Ok(_) => return Err(failure(written, ConnError::WriteClosed)),
+                Err(e) => return Err(failure(written, e.into())),
             }
         }
-        self.stream.flush().await.map_err(|e| Failure::Broken(e.to_string()))?;
+        self.stream.flush().await.map_err(|e| Failure::Broken(e.into()))?;
         self.read_answer(*method == Method::HEAD).await.map_err(Failure::Broken)
     }
 
-    async fn read_answer(&mut self, head_request: bool) -> Result<(Answer, bool), String> {
+    async fn read_answer(&mut self, head_request: bool) -> Result<(Answer, bool), ConnError> {
         let head = loop {
             match http1::parse_head(&self.read, head_request)? {
                 // 100 Continue and the like come before the answer.
                 Some(head) if head.status.is_informational() => _ = self.read.drain(..head.len),
                 Some(head) => break head,
                 None if self.read.len() > MAX_HEAD => {
-                    return Err(format!("answer head larger than {MAX_HEAD} bytes"));
+                    return Err(FramingError::HeadTooLarge(MAX_HEAD).into());
                 }
                 None => self.fill("before its answer").await?,
             }
@@ -217,7 +263,7 @@ impl Conn {
         let (body, end) = match head.framing {
             Framing::Empty => (Bytes::new(), start),
             Framing::Length(length) if length > MAX_BODY => {
-                return Err(format!("answer larger than {MAX_BODY} bytes"));
+                return Err(FramingError::TooLarge(MAX_BODY).into());
             }
             Framing::Length(length) => {
                 while self.read.len() < start + length {
@@ -233,9 +279,9 @@ impl Conn {
                 (Bytes::from(chunks.body), start + chunks.consumed)
             }
             Framing::UntilClose => {
-                while self.read_more().await.map_err(|e| e.to_string())? > 0 {
+                while self.read_more().await? > 0 {
                     if self.read.len() - start > MAX_BODY {
-                        return Err(format!("answer larger than {MAX_BODY} bytes"));
+                        return Err(FramingError::TooLarge(MAX_BODY).into());
                     }
                 }
                 (Bytes::copy_from_slice(&self.read[start..]), self.read.len())
@@ -251,11 +297,11 @@ impl Conn {
     }
 
     /// Reads more of an answer that the agent must still send.
-    async fn fill(&mut self, context: &str) -> Result<(), String> {
+    async fn fill(&mut self, context: &'static str) -> Result<(), ConnError> {
         match self.read_more().await {
-            Ok(0) => Err(format!("the agent closed the connection {context}")),
+            Ok(0) => Err(ConnError::Closed(context)),
             Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -268,7 +314,7 @@ impl Conn {
 }
 
 /// A write failure, `written` bytes into the request.
-fn failure(written: usize, error: String) -> Failure {
+fn failure(written: usize, error: ConnError) -> Failure {
     if written == 0 { Failure::Unsent(error) } else { Failure::Broken(error) }
 }
 

@@ -67,9 +67,12 @@ async fn exchange(pool: &Pool, host: &Host, method: &Method, body: &[u8]) -> Res
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::AUTHORIZATION, HeaderValue::from_static(TOKEN));
-    let mut conn = pool.checkout(host).await?;
+    let mut conn = pool.checkout(host).await.map_err(|e| e.to_string())?;
     let request = Outgoing { method, target: "/v1/nfvs/1?x=y", headers: &headers, body };
-    let result = conn.exchange(&request, host).await.map_err(|(Failure::Unsent(e) | Failure::Broken(e))| e);
+    let result = conn
+        .exchange(&request, host)
+        .await
+        .map_err(|(Failure::Unsent(e) | Failure::Broken(e))| e.to_string());
     if let Ok((_, true)) = &result {
         pool.put(host, conn);
     }
@@ -196,4 +199,55 @@ async fn new_tls_files_leave_plain_connections_open() {
     pool.set_tls(&crate::tls::client_config(&Default::default()).unwrap());
     exchange(&pool, &host, &Method::GET, b"").await.unwrap();
     assert_eq!((seen.recv().await.unwrap().0, seen.recv().await.unwrap().0), (0, 0));
+}
+
+/// The failure kinds stay apart below the texts: refused, reset, closed, framing, TLS.
+#[tokio::test]
+async fn connection_failures_keep_their_kind() {
+    let pool = pool();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let host = Host::new("h1".to_owned(), url.clone(), url.parse().unwrap());
+    let error = pool.checkout(&host).await.err().unwrap();
+    assert!(matches!(error, ConnError::Refused(_)), "{error:?}");
+    assert!(error.to_string().starts_with("Connection refused"), "{error}");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut stream = stream;
+        let mut buf = [0; 1024];
+        let _ = stream.read(&mut buf).await;
+        // Linger 0: the close is a reset.
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+    });
+    let host = Host::new("h1".to_owned(), url.clone(), url.parse().unwrap());
+    let mut conn = pool.checkout(&host).await.unwrap();
+    let request = Outgoing { method: &Method::GET, target: "/", headers: &HeaderMap::new(), body: b"" };
+    let Err(Failure::Broken(error)) = conn.exchange(&request, &host).await else { panic!("a reset") };
+    assert!(matches!(error, ConnError::Reset(_)), "{error:?}");
+
+    let (host, _) = fake_agent(vec![Step::Close]).await;
+    let mut conn = pool.checkout(&host).await.unwrap();
+    let Err(Failure::Broken(error)) = conn.exchange(&request, &host).await else { panic!("a close") };
+    assert!(matches!(error, ConnError::Closed("before its answer")), "{error:?}");
+    let (host, _) = fake_agent(vec![writes(&[b"HTTP/1.1 101 Switching\r\n\r\n"])]).await;
+    let mut conn = pool.checkout(&host).await.unwrap();
+    let Err(Failure::Broken(error)) = conn.exchange(&request, &host).await else { panic!("bad framing") };
+    assert!(matches!(error, ConnError::Framing(FramingError::SwitchedProtocols)), "{error:?}");
+
+    // A plain HTTP answer where a TLS handshake is expected.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    });
+    let host = Host::new("h1".to_owned(), url.clone(), url.parse().unwrap());
+    let error = pool.checkout(&host).await.err().unwrap();
+    assert!(matches!(error, ConnError::Tls(_)), "{error:?}");
+    assert!(error.to_string().starts_with("TLS: "), "{error}");
 }

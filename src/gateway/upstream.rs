@@ -5,7 +5,7 @@
 //! PUT/POST/DELETE runs an SPP command and must never run twice.
 
 use crate::gateway::hosts::Host;
-use crate::gateway::pool::{Failure, Outgoing, Pool};
+use crate::gateway::pool::{Answer, ConnError, Failure, Outgoing, Pool};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use std::time::Duration;
@@ -53,11 +53,12 @@ pub fn base_uri(url: &str) -> Result<Uri, String> {
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("cannot connect: {0}")]
-    Connect(String),
+    Connect(#[source] ConnError),
     #[error("no answer within {0} ms")]
     Timeout(u128),
+    /// The connection failed during the exchange.
     #[error("{0}")]
-    Broken(String),
+    Broken(#[source] ConnError),
 }
 
 impl UpstreamError {
@@ -67,14 +68,6 @@ impl UpstreamError {
             UpstreamError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
-}
-
-/// A complete answer of an agent: its status, the headers the gateway passes on, and
-/// the body.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
 }
 
 /// Sends one request to `host` and reads the whole answer within `deadline`.
