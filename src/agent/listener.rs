@@ -5,7 +5,7 @@
 //! handshake under a deadline and registers the peer under the id it reports.
 
 use crate::agent::actor::{self, ActorSettings, Connection};
-use crate::agent::codec::{Progress, RawReply, ReplyDecoder};
+use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
 use crate::agent::registry::Registry;
 use crate::proc_type::{ProcName, ProcType};
 use bytes::{Buf, BytesMut};
@@ -65,7 +65,7 @@ pub async fn serve_secondary(listener: TcpListener, ctx: PortContext, shutdown: 
                 Ok(Ok(conn)) => register_secondary(conn, &ctx),
                 Ok(Err(reason)) => {
                     ctx.actor.metrics.connection("unknown", "rejected");
-                    warn!(%peer, reason, "unidentifiable secondary dropped");
+                    warn!(%peer, %reason, "unidentifiable secondary dropped");
                 }
                 Err(_) => {
                     ctx.actor.metrics.connection("unknown", "rejected");
@@ -116,22 +116,49 @@ async fn accept(
     }
 }
 
-/// Sends `_get_client_id` and reads the reply (`spp-wire-protocol.md` §2.2).
+/// Why a secondary could not be identified; the connection is dropped.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("closed during the handshake")]
+    Closed,
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+/// Why a complete `_get_client_id` reply names no secondary.
+#[derive(Debug, PartialEq, thiserror::Error)]
+enum IdentityError {
+    #[error("the reply to _get_client_id is not JSON")]
+    NotJson,
+    /// serde_json's message (its error type is neither `Clone` nor comparable).
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("_get_client_id did not succeed")]
+    Failed,
+    #[error("no valid client_id and process_type in the reply")]
+    NoIdentity,
+}
+
+/// Sends `_get_client_id` and reads the reply (`docs/wire-protocol.md`, handshake).
 async fn identify(
     mut stream: TcpStream,
     peer: String,
     frame_size: usize,
-) -> Result<Connection<TcpStream>, String> {
-    stream.write_all(b"_get_client_id").await.map_err(|e| e.to_string())?;
+) -> Result<Connection<TcpStream>, HandshakeError> {
+    stream.write_all(b"_get_client_id").await?;
     let mut decoder = ReplyDecoder::new(None);
     decoder.begin();
     let mut pending = BytesMut::with_capacity(4096);
     let raw = loop {
-        let n = stream.read_buf(&mut pending).await.map_err(|e| e.to_string())?;
+        let n = stream.read_buf(&mut pending).await?;
         if n == 0 {
-            return Err("closed during the handshake".to_owned());
+            return Err(HandshakeError::Closed);
         }
-        let (used, progress) = decoder.feed(&pending).map_err(|e| e.to_string())?;
+        let (used, progress) = decoder.feed(&pending)?;
         pending.advance(used);
         match progress {
             Progress::Complete(raw) => break raw,
@@ -149,19 +176,18 @@ async fn identify(
 }
 
 /// Type and client id from a `_get_client_id` reply.
-fn parse_identity(raw: &RawReply) -> Result<(ProcType, u32), String> {
-    let RawReply::Json(bytes) = raw else {
-        return Err("the reply to _get_client_id is not JSON".to_owned());
-    };
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+fn parse_identity(raw: &RawReply) -> Result<(ProcType, u32), IdentityError> {
+    let RawReply::Json(bytes) = raw else { return Err(IdentityError::NotJson) };
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| IdentityError::InvalidJson(e.to_string()))?;
     if value.pointer("/results/0/result").and_then(Value::as_str) != Some("success") {
-        return Err("_get_client_id did not succeed".to_owned());
+        return Err(IdentityError::Failed);
     }
     let id = value.get("client_id").and_then(Value::as_u64).and_then(|id| u32::try_from(id).ok());
     let ty = value.get("process_type").and_then(Value::as_str).and_then(ProcType::from_secondary);
     match (ty, id) {
         (Some(ty), Some(id)) => Ok((ty, id)),
-        _ => Err("no valid client_id and process_type in the reply".to_owned()),
+        _ => Err(IdentityError::NoIdentity),
     }
 }
 

@@ -19,6 +19,21 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+/// Why one host is missing from a cluster view; the text goes into `errors`.
+#[derive(Debug, thiserror::Error)]
+enum HostFailure {
+    #[error("gateway shutting down")]
+    ShuttingDown,
+    #[error("host is down: {0}")]
+    Down(String),
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    #[error("agent answered {status}: {body}")]
+    Refused { status: u16, body: String },
+    #[error("agent answered something other than a JSON array")]
+    NotArray,
+}
+
 #[derive(Deserialize)]
 pub struct Filter {
     /// `?hosts=a,b`: only these hosts.
@@ -67,7 +82,7 @@ async fn cluster(
     for (host, result) in results {
         match result {
             Ok(entries) => items.extend(entries.into_iter().map(|entry| with_host(&host, entry))),
-            Err(error) => errors.push(json!({"host": host, "error": error})),
+            Err(error) => errors.push(json!({"host": host, "error": error.to_string()})),
         }
     }
     gateway.metrics.fanout_duration.with_label_values(&[endpoint]).observe(started.elapsed().as_secs_f64());
@@ -85,7 +100,7 @@ async fn ask_all(
     hosts: Vec<Arc<Host>>,
     credentials: Arc<HeaderMap>,
     endpoint: &str,
-) -> Vec<(String, Result<Vec<Value>, String>)> {
+) -> Vec<(String, Result<Vec<Value>, HostFailure>)> {
     let slots = Arc::new(Semaphore::new(gateway.config.fanout_concurrency));
     let mut calls = JoinSet::new();
     for host in hosts {
@@ -95,7 +110,7 @@ async fn ask_all(
         calls.spawn(async move {
             let result = match slots.acquire_owned().await {
                 Ok(_permit) => ask(&gateway, &host, &path, &credentials).await,
-                Err(_) => Err("gateway shutting down".to_owned()),
+                Err(_) => Err(HostFailure::ShuttingDown),
             };
             (host.name.clone(), result)
         });
@@ -116,9 +131,9 @@ async fn ask(
     host: &Host,
     path: &str,
     credentials: &HeaderMap,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, HostFailure> {
     if host.state() == HostState::Down {
-        return Err(format!("host is down: {}", host.last_error()));
+        return Err(HostFailure::Down(host.last_error()));
     }
     let deadline = gateway.config.fanout_deadline;
     let answer = upstream::send(
@@ -130,18 +145,14 @@ async fn ask(
         Default::default(),
         deadline,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if !answer.status.is_success() {
-        return Err(format!(
-            "agent answered {}: {}",
-            answer.status.as_u16(),
-            String::from_utf8_lossy(&answer.body)
-        ));
+        let body = String::from_utf8_lossy(&answer.body).into_owned();
+        return Err(HostFailure::Refused { status: answer.status.as_u16(), body });
     }
     match serde_json::from_slice(&answer.body) {
         Ok(Value::Array(entries)) => Ok(entries),
-        _ => Err("agent answered something other than a JSON array".to_owned()),
+        _ => Err(HostFailure::NotArray),
     }
 }
 
