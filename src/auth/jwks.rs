@@ -17,6 +17,23 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+/// Why a fetch of the key set failed; the cached keys stay in force.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}")]
+    Request(#[source] axum::http::Error),
+    #[error("JWKS fetch timed out")]
+    Timeout,
+    #[error("JWKS fetch failed: {}", causes(.0))]
+    Connect(#[source] hyper_util::client::legacy::Error),
+    #[error("JWKS fetch answered {0}")]
+    Status(axum::http::StatusCode),
+    #[error("{0}")]
+    Body(#[source] hyper::Error),
+    #[error("JWKS is not valid: {0}")]
+    Invalid(#[source] serde_json::Error),
+}
+
 pub struct RemoteJwks {
     url: axum::http::Uri,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
@@ -58,19 +75,19 @@ impl RemoteJwks {
     }
 
     /// Fetches now; on failure the cached keys stay.
-    pub async fn fetch(&self) -> Result<(), String> {
+    pub async fn fetch(&self) -> Result<(), FetchError> {
         *self.last_fetch.lock() = Some(Instant::now());
         let request =
-            axum::http::Request::get(self.url.clone()).body(Empty::new()).map_err(|e| e.to_string())?;
+            axum::http::Request::get(self.url.clone()).body(Empty::new()).map_err(FetchError::Request)?;
         let response = tokio::time::timeout(Duration::from_secs(10), self.client.request(request))
             .await
-            .map_err(|_| "JWKS fetch timed out".to_owned())?
-            .map_err(|e| format!("JWKS fetch failed: {}", causes(&e)))?;
+            .map_err(|_| FetchError::Timeout)?
+            .map_err(FetchError::Connect)?;
         if !response.status().is_success() {
-            return Err(format!("JWKS fetch answered {}", response.status()));
+            return Err(FetchError::Status(response.status()));
         }
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("JWKS is not valid: {e}"))?;
+        let body = response.into_body().collect().await.map_err(FetchError::Body)?.to_bytes();
+        let set: JwkSet = serde_json::from_slice(&body).map_err(FetchError::Invalid)?;
         *self.keys.write() = Arc::new(from_jwks(&set));
         Ok(())
     }
