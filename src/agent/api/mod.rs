@@ -12,6 +12,7 @@ mod flow;
 mod health;
 mod launch;
 mod nfv;
+mod not_found;
 mod path;
 mod pcap;
 mod primary;

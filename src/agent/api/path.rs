@@ -2,7 +2,7 @@
 //! as decimal integers of any size; anything else is not a route at all (404), exactly
 //! as bottle's `<id:int>` filter behaved.
 
-use crate::agent::api::fallback;
+use crate::agent::api::not_found::route_not_found;
 use crate::agent::error::ApiError;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
@@ -60,7 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let path = parts.uri.path().to_owned();
-        let not_found = || fallback::route_not_found(&path);
+        let not_found = || route_not_found(&path);
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| not_found())?;
