@@ -4,6 +4,7 @@
 //! `spp-ctl [-b ADDR] [-p 5555] [-s 6666] [-a 7777]` without a subcommand is the agent,
 //! exactly like the original Python spp-ctl.
 
+use crate::defaults;
 use crate::logging::LogFormat;
 use clap::{Args, Parser, Subcommand};
 
@@ -76,55 +77,55 @@ pub struct AgentArgs {
     #[arg(short = 'b', long = "bind-addr", env = "SPP_CTL_BIND_ADDR", default_value = "localhost")]
     pub bind_addr: String,
     /// Port for spp_primary.
-    #[arg(short = 'p', long = "pri-port", env = "SPP_CTL_PRI_PORT", default_value_t = 5555)]
+    #[arg(short = 'p', long = "pri-port", env = "SPP_CTL_PRI_PORT", default_value_t = defaults::PRIMARY_PORT)]
     pub pri_port: u16,
     /// Port for secondary processes (spp_nfv, spp_vf, spp_mirror, spp_pcap).
-    #[arg(short = 's', long = "sec-port", env = "SPP_CTL_SEC_PORT", default_value_t = 6666)]
+    #[arg(short = 's', long = "sec-port", env = "SPP_CTL_SEC_PORT", default_value_t = defaults::SECONDARY_PORT)]
     pub sec_port: u16,
     /// Port of the REST API.
-    #[arg(short = 'a', long = "api-port", env = "SPP_CTL_API_PORT", default_value_t = 7777)]
+    #[arg(short = 'a', long = "api-port", env = "SPP_CTL_API_PORT", default_value_t = defaults::API_PORT)]
     pub api_port: u16,
     /// Deadline of every SPP command (e.g. 5s, 500ms).
-    #[arg(long, env = "SPP_CTL_COMMAND_TIMEOUT", default_value = "5s")]
+    #[arg(long, env = "SPP_CTL_COMMAND_TIMEOUT", default_value_t = defaults::text(defaults::COMMAND_TIMEOUT))]
     pub command_timeout: String,
     /// Deadline of `exit`; the process counts as gone afterwards anyway.
-    #[arg(long, env = "SPP_CTL_EXIT_TIMEOUT", default_value = "2s")]
+    #[arg(long, env = "SPP_CTL_EXIT_TIMEOUT", default_value_t = defaults::text(defaults::EXIT_TIMEOUT))]
     pub exit_timeout: String,
     /// Deadline of the `_get_client_id` handshake of a secondary.
-    #[arg(long, env = "SPP_CTL_HANDSHAKE_TIMEOUT", default_value = "2s")]
+    #[arg(long, env = "SPP_CTL_HANDSHAKE_TIMEOUT", default_value_t = defaults::text(defaults::HANDSHAKE_TIMEOUT))]
     pub handshake_timeout: String,
     /// Commands that may wait for one process; more get 503.
-    #[arg(long, env = "SPP_CTL_QUEUE_DEPTH", default_value_t = 64)]
+    #[arg(long, env = "SPP_CTL_QUEUE_DEPTH", default_value_t = defaults::QUEUE_DEPTH)]
     pub queue_depth: usize,
     /// Reply frame size of spp_primary/spp_nfv (32768; 2048 for SPP before 2020).
-    #[arg(long, env = "SPP_CTL_FRAME_SIZE", default_value_t = 32768)]
+    #[arg(long, env = "SPP_CTL_FRAME_SIZE", default_value_t = defaults::FRAME_SIZE)]
     pub frame_size: usize,
     /// Largest request body in bytes.
-    #[arg(long, env = "SPP_CTL_BODY_LIMIT", default_value_t = 1 << 20)]
+    #[arg(long, env = "SPP_CTL_BODY_LIMIT", default_value_t = defaults::BODY_LIMIT)]
     pub body_limit: usize,
     /// Time a client has to send a request head; a new connection must begin its
     /// first request within it too.
-    #[arg(long, env = "SPP_CTL_HEADER_TIMEOUT", default_value = "10s")]
+    #[arg(long, env = "SPP_CTL_HEADER_TIMEOUT", default_value_t = defaults::text(defaults::HEADER_TIMEOUT))]
     pub header_timeout: String,
     /// Time a client has to send a request body (408 and a close after it).
-    #[arg(long, env = "SPP_CTL_BODY_TIMEOUT", default_value = "10s")]
+    #[arg(long, env = "SPP_CTL_BODY_TIMEOUT", default_value_t = defaults::text(defaults::BODY_TIMEOUT))]
     pub body_timeout: String,
     /// Time a keep-alive connection may stay open without a request (an HTTP/1.1 one
     /// also closes when --header-timeout passes without a whole request head).
-    #[arg(long, env = "SPP_CTL_IDLE_TIMEOUT", default_value = "60s")]
+    #[arg(long, env = "SPP_CTL_IDLE_TIMEOUT", default_value_t = defaults::text(defaults::IDLE_TIMEOUT))]
     pub idle_timeout: String,
     /// Concurrent HTTP connections; beyond them, the oldest idle one is closed to
     /// admit a new one.
-    #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = 4096)]
+    #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
-    #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value = "10s")]
+    #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value_t = defaults::text(defaults::GRACE))]
     pub grace_period: String,
     /// After SIGTERM, /readyz answers 503 this long before the listeners close.
-    #[arg(long, env = "SPP_CTL_DRAIN_PERIOD", default_value = "0s")]
+    #[arg(long, env = "SPP_CTL_DRAIN_PERIOD", default_value_t = defaults::text(defaults::AGENT_DRAIN))]
     pub drain_period: String,
     /// Deadline of the SPP status reads behind one GET /metrics.
-    #[arg(long, env = "SPP_CTL_SCRAPE_TIMEOUT", default_value = "1s")]
+    #[arg(long, env = "SPP_CTL_SCRAPE_TIMEOUT", default_value_t = defaults::text(defaults::SCRAPE_TIMEOUT))]
     pub scrape_timeout: String,
     /// Name reported by GET /info (default: the machine's host name).
     #[arg(long, env = "SPP_CTL_HOST_NAME")]

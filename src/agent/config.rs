@@ -1,5 +1,6 @@
 //! Typed, validated settings of the agent (built from the command line in `cli.rs`).
 
+use crate::defaults;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -47,20 +48,20 @@ pub struct AgentConfig {
 impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
-            command_timeout: Duration::from_secs(5),
-            exit_timeout: Duration::from_secs(2),
-            handshake_timeout: Duration::from_secs(2),
-            queue_depth: 64,
-            frame_size: 32768,
-            body_limit: 1 << 20,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 4096,
+            command_timeout: defaults::COMMAND_TIMEOUT,
+            exit_timeout: defaults::EXIT_TIMEOUT,
+            handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
+            queue_depth: defaults::QUEUE_DEPTH,
+            frame_size: defaults::FRAME_SIZE,
+            body_limit: defaults::BODY_LIMIT,
+            header_timeout: defaults::HEADER_TIMEOUT,
+            body_timeout: defaults::BODY_TIMEOUT,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            max_connections: defaults::MAX_CONNECTIONS,
             host_name: "localhost".to_owned(),
-            grace_period: Duration::from_secs(10),
-            drain_period: Duration::ZERO,
-            scrape_timeout: Duration::from_secs(1),
+            grace_period: defaults::GRACE,
+            drain_period: defaults::AGENT_DRAIN,
+            scrape_timeout: defaults::SCRAPE_TIMEOUT,
             tls: None,
             auth: None,
             metrics_addr: None,

@@ -2,6 +2,7 @@
 //! values. A broken file is refused as a whole with a message naming the key.
 
 use crate::auth::AuthConfig;
+use crate::defaults;
 use crate::tls::{ClientTlsFiles, ServerTlsFiles};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -85,37 +86,44 @@ pub struct Limits {
 }
 
 fn default_agent_port() -> u16 {
-    7777
+    defaults::API_PORT
 }
 fn default_scheme() -> String {
     "http".to_owned()
 }
 fn default_discovery_interval() -> String {
-    "30s".to_owned()
+    defaults::text(defaults::DISCOVERY_INTERVAL)
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: "2s".into(), request: "15s".into(), health_interval: "5s".into() }
+        Timeouts {
+            connect: defaults::text(defaults::CONNECT_TIMEOUT),
+            request: defaults::text(defaults::REQUEST_TIMEOUT),
+            health_interval: defaults::text(defaults::HEALTH_INTERVAL),
+        }
     }
 }
 
 impl Default for Fanout {
     fn default() -> Self {
-        Fanout { concurrency: 64, deadline: "5s".into() }
+        Fanout {
+            concurrency: defaults::FANOUT_CONCURRENCY,
+            deadline: defaults::text(defaults::FANOUT_DEADLINE),
+        }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            body: 1 << 20,
-            header_timeout: "10s".into(),
-            body_timeout: "10s".into(),
-            idle_timeout: "60s".into(),
-            max_connections: 4096,
-            drain: "5s".into(),
-            grace: "10s".into(),
+            body: defaults::BODY_LIMIT,
+            header_timeout: defaults::text(defaults::HEADER_TIMEOUT),
+            body_timeout: defaults::text(defaults::BODY_TIMEOUT),
+            idle_timeout: defaults::text(defaults::IDLE_TIMEOUT),
+            max_connections: defaults::MAX_CONNECTIONS,
+            drain: defaults::text(defaults::GATEWAY_DRAIN),
+            grace: defaults::text(defaults::GRACE),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! translation into process specs and faults.
 
 use super::faults::Faults;
-use super::spec::{FRAME_SIZE, SimSpec};
+use super::spec::SimSpec;
 use crate::proc_type::ProcType;
 use std::time::Duration;
 
@@ -12,10 +12,10 @@ pub struct SimArgs {
     #[arg(long, env = "SPP_CTL_SIM_CTL", default_value = "127.0.0.1")]
     pub ctl: String,
     /// Controller port for the primary.
-    #[arg(short = 'p', long, env = "SPP_CTL_SIM_PRI_PORT", default_value_t = 5555)]
+    #[arg(short = 'p', long, env = "SPP_CTL_SIM_PRI_PORT", default_value_t = crate::defaults::PRIMARY_PORT)]
     pub pri_port: u16,
     /// Controller port for secondaries.
-    #[arg(short = 's', long, env = "SPP_CTL_SIM_SEC_PORT", default_value_t = 6666)]
+    #[arg(short = 's', long, env = "SPP_CTL_SIM_SEC_PORT", default_value_t = crate::defaults::SECONDARY_PORT)]
     pub sec_port: u16,
     /// Start a primary. Without any process flag the default set is started.
     #[arg(long, env = "SPP_CTL_SIM_PRIMARY")]
@@ -33,7 +33,7 @@ pub struct SimArgs {
     #[arg(long, env = "SPP_CTL_SIM_PCAP", value_delimiter = ',')]
     pub pcap: Vec<u32>,
     /// Reply frame size of primary/nfv (2048 for builds before 2020).
-    #[arg(long, env = "SPP_CTL_SIM_FRAME_SIZE", default_value_t = FRAME_SIZE)]
+    #[arg(long, env = "SPP_CTL_SIM_FRAME_SIZE", default_value_t = crate::defaults::FRAME_SIZE)]
     pub frame_size: usize,
     /// Physical ports (one queue each) of every simulated process.
     #[arg(long, env = "SPP_CTL_SIM_PHY_PORTS", default_value_t = 2)]

@@ -10,8 +10,6 @@ use super::vf::{Vf, VfConfig};
 use crate::proc_type::ProcType;
 use std::time::Duration;
 
-/// Frame size of primary/nfv replies in current SPP (`MSG_SIZE`).
-pub const FRAME_SIZE: usize = 32768;
 /// vf/mirror/pcap read each command with one `recv` of at most this many bytes.
 pub const SECONDARY_READ: usize = 2048;
 
@@ -42,7 +40,7 @@ impl SimSpec {
         SimSpec {
             ty,
             client_id,
-            frame_size: FRAME_SIZE,
+            frame_size: crate::defaults::FRAME_SIZE,
             seed: 0,
             phy_queues: vec![1, 1],
             rings: 8,
