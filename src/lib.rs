@@ -21,6 +21,7 @@ pub mod open_files;
 pub mod openapi;
 pub mod proc_type;
 pub mod pyjson;
+pub mod respond;
 pub mod shutdown;
 pub mod sim;
 pub mod tls;

@@ -71,13 +71,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status(), self.to_string()).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let mut response = crate::respond::text(self.status(), self.to_string());
         if let ApiError::MethodNotAllowed(allow) = &self
             && let Ok(value) = HeaderValue::from_str(allow)
         {
-            headers.insert(header::ALLOW, value);
+            response.headers_mut().insert(header::ALLOW, value);
         }
         response
     }

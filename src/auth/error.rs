@@ -75,11 +75,9 @@ impl AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let mut response = (self.status(), self.to_string()).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let mut response = crate::respond::text(self.status(), self.to_string());
         if let Ok(value) = HeaderValue::from_str(&self.challenge()) {
-            headers.insert(header::WWW_AUTHENTICATE, value);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }

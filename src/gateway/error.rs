@@ -2,7 +2,7 @@
 //! cause. Whatever an agent answers is passed through untouched and is not an error here.
 
 use crate::gateway::upstream::UpstreamError;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +42,6 @@ impl GatewayError {
 
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
-        let mut response = (self.status(), self.to_string()).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        response
+        crate::respond::text(self.status(), self.to_string())
     }
 }

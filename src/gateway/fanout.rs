@@ -7,10 +7,9 @@ use crate::auth::guard::credentials;
 use crate::gateway::Gateway;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::upstream;
-use crate::pyjson;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -89,9 +88,7 @@ async fn cluster(
     let mut body = Map::new();
     body.insert(endpoint.to_owned(), Value::Array(items));
     body.insert("errors".to_owned(), Value::Array(errors));
-    let mut response = pyjson::to_string(&Value::Object(body)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    crate::respond::json(&Value::Object(body))
 }
 
 /// Asks every host, at most `fanout_concurrency` at a time; results sorted by host.

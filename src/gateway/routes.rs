@@ -8,10 +8,10 @@ use crate::gateway::guard::RequestHost;
 use crate::gateway::{Gateway, fanout, guard, health, proxy};
 use crate::http_server::trace;
 use crate::metrics;
-use crate::pyjson;
+use crate::respond::{json, text};
 use axum::Router;
 use axum::extract::{Extension, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
@@ -68,18 +68,6 @@ fn probes() -> Router<Arc<Gateway>> {
 
 fn metrics_router() -> Router<Arc<Gateway>> {
     Router::new().route("/metrics", get(metrics_get))
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
-}
-
-fn json(value: &Value) -> Response {
-    let mut response = pyjson::to_string(value).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
 
 async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {

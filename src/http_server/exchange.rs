@@ -10,7 +10,7 @@ use super::trace;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Version, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
@@ -138,11 +138,9 @@ impl Framing {
 
     fn timed_out(&self) -> Response {
         debug!(peer = %self.peer, "request body timed out");
-        let mut response = (StatusCode::REQUEST_TIMEOUT, TIMED_OUT).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let mut response = crate::respond::text(StatusCode::REQUEST_TIMEOUT, TIMED_OUT);
         if self.http1 {
-            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -2,10 +2,11 @@
 //! (what the gateway's DNS discovery asks an agent for its name).
 
 use crate::agent::api::{AppState, reply};
+use crate::respond::text;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
@@ -15,12 +16,6 @@ pub fn routes() -> Router<AppState> {
 
 pub fn probes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
 }
 
 async fn healthz() -> Response {

@@ -2,17 +2,11 @@
 
 use crate::agent::error::ApiError;
 use crate::agent::process::{ProcessError, ProcessHandle, Reply};
-use crate::pyjson;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-/// 200 with Python-identical JSON and exactly `application/json`.
-pub fn json(value: &Value) -> Response {
-    let mut response = (StatusCode::OK, pyjson::to_string(value)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
+pub use crate::respond::json;
 
 /// 204 without body or content type.
 pub fn no_content() -> Response {
