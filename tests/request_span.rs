@@ -64,7 +64,7 @@ async fn both_roles_log_each_request_with_its_route_status_and_host() {
         line("GET", "/v1/nfvs/{id}", "-", 404),
         line("GET", "-", "-", 404),
         // The proxied request: the gateway's line and the agent's.
-        line("GET", "/v1/hosts/{host}/{*rest}", "node-1", 200),
+        line("GET", "/v1/hosts/{host}/...", "node-1", 200),
         line("GET", "/v1/processes", "-", 200),
         line("GET", "/v1/hosts", "-", 200),
     ] {

@@ -22,17 +22,16 @@ pub enum GatewayError {
     PayloadTooLarge,
     #[error("invalid request body: {0}")]
     BrokenBody(String),
-    #[error(
-        "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)"
-    )]
-    NoRoute(String),
+    /// `routes`: the router's own list (`routes::api_routes`).
+    #[error("Not found: {path} (routes: {routes})")]
+    NoRoute { path: String, routes: std::sync::Arc<str> },
 }
 
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::BadHostName(_) | GatewayError::BrokenBody(_) => StatusCode::BAD_REQUEST,
-            GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
+            GatewayError::UnknownHost(_) | GatewayError::NoRoute { .. } => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { source, .. } => source.status(),
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -22,6 +22,9 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The proxied route, as the 404 list and the request span name it.
+pub const ROUTE: &str = "/v1/hosts/{host}/...";
+
 /// The raw `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`; `{rest}` may be empty (the agent's `/v1/`).
 fn split_path(path: &str) -> Option<(&str, &str)> {
     let (host, rest) = path.strip_prefix("/v1/hosts/")?.split_once('/')?;
@@ -43,7 +46,7 @@ pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, 
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let Some((raw_host, rest)) = split_path(path) else { return Err(Request::from_parts(parts, body)) };
-    trace::record_route("/v1/hosts/{host}/{*rest}");
+    trace::record_route(ROUTE);
     let name = match decode_host(raw_host) {
         Ok(name) => {
             trace::record_host(&name);

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{Extension, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -42,14 +42,36 @@ pub fn app(
     })
 }
 
+/// The `/v1` routes, in the order a 404 lists them; the proxied one (`None`) is served
+/// by `proxy::serve` ahead of the router.
+fn api_routes() -> [(&'static str, Option<MethodRouter<Arc<Gateway>>>); 5] {
+    [
+        ("/v1/hosts", Some(get(hosts_list))),
+        ("/v1/hosts/{host}", Some(get(host_get))),
+        (proxy::ROUTE, None),
+        ("/v1/cluster/processes", Some(get(fanout::processes))),
+        ("/v1/cluster/cpu_usage", Some(get(fanout::cpu_usage))),
+    ]
+}
+
+/// The paths of `routes`, as a 404 lists them.
+fn listed(routes: &[(&'static str, Option<MethodRouter<Arc<Gateway>>>)]) -> Arc<str> {
+    routes.iter().map(|(path, _)| *path).collect::<Vec<_>>().join(", ").into()
+}
+
 /// The routes behind `app` (the proxy aside); `tests/openapi.rs` reads their table.
 pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
-    let api = Router::new()
-        .route("/v1/hosts", get(hosts_list))
-        .route("/v1/hosts/{host}", get(host_get))
-        .route("/v1/cluster/processes", get(fanout::processes))
-        .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
+    let routes = api_routes();
+    let listed = listed(&routes);
+    let api = routes
+        .into_iter()
+        .filter_map(|(path, handler)| Some((path, handler?)))
+        .fold(Router::new(), |api, (path, handler)| api.route(path, handler))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
+    let no_route = move |request: Request| {
+        let routes = listed.clone();
+        async move { GatewayError::NoRoute { path: echo(request.uri().path()), routes } }
+    };
     let router = api.merge(probes()).merge(crate::openapi::gateway()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
     router.route_layer(axum::middleware::from_fn(trace::matched_route)).with_state(gateway)
@@ -102,6 +124,18 @@ async fn metrics_get(State(gateway): State<Arc<Gateway>>) -> Response {
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
-async fn no_route(request: Request) -> GatewayError {
-    GatewayError::NoRoute(echo(request.uri().path()))
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_404_lists_every_v1_route_as_before() {
+        let error = super::GatewayError::NoRoute {
+            path: "/v1/processes".to_owned(),
+            routes: super::listed(&super::api_routes()),
+        };
+        assert_eq!(
+            error.to_string(),
+            "Not found: /v1/processes (routes: /v1/hosts, /v1/hosts/{host}, /v1/hosts/{host}/..., \
+             /v1/cluster/processes, /v1/cluster/cpu_usage)"
+        );
+    }
 }
