@@ -15,15 +15,13 @@ pub mod pool;
 pub mod proxy;
 pub mod reload;
 pub mod routes;
+pub mod state;
 pub mod upstream;
 
 pub use config::GatewayConfig;
+pub use state::Gateway;
 
-use crate::auth::Verifier;
 use crate::http_server::{self, ServerLimits};
-use crate::metrics::GatewayMetrics;
-use crate::tls::ReloadableServerConfig;
-use hosts::Hosts;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,20 +29,6 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-
-/// What the handlers share.
-pub struct Gateway {
-    pub config: GatewayConfig,
-    pub hosts: Hosts,
-    pub clients: upstream::Clients,
-    pub metrics: GatewayMetrics,
-    /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
-    pub draining: CancellationToken,
-    /// The listener's TLS configuration, reloadable.
-    pub tls: Option<Arc<ReloadableServerConfig>>,
-    /// `None` when `auth.mode = "none"`.
-    pub verifier: Option<Verifier>,
-}
 
 pub struct RunningGateway {
     pub addr: SocketAddr,
@@ -69,24 +53,8 @@ pub async fn start(
 ) -> std::io::Result<RunningGateway> {
     let addr = listener.local_addr()?;
     let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let gateway = Arc::new(Gateway::new(config, shutdown.clone()).await?);
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
-    let tls = match &config.tls {
-        Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
-        None => None,
-    };
-    let verifier =
-        if config.auth.is_none() { None } else { Some(Verifier::new(&config.auth).await.map_err(invalid)?) };
-    let upstream_tls =
-        crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
-    let gateway = Arc::new(Gateway {
-        clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
-        hosts: Hosts::default(),
-        metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
-        draining: shutdown.clone(),
-        tls,
-        verifier,
-        config,
-    });
     reload::apply(&gateway, &gateway.config).map_err(invalid)?;
     reload::publish_cert_expiry(&gateway);
     if gateway.verifier.is_none() {

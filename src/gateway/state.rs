@@ -1,0 +1,53 @@
+//! `Gateway`: what the handlers, the health checks and the reload share, and how it is
+//! built from a validated configuration. `mod.rs` starts the tasks around it.
+
+use crate::auth::Verifier;
+use crate::gateway::config::GatewayConfig;
+use crate::gateway::hosts::Hosts;
+use crate::gateway::upstream;
+use crate::metrics::GatewayMetrics;
+use crate::tls::ReloadableServerConfig;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// What the handlers share.
+pub struct Gateway {
+    pub config: GatewayConfig,
+    pub hosts: Hosts,
+    pub clients: upstream::Clients,
+    pub metrics: GatewayMetrics,
+    /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
+    pub draining: CancellationToken,
+    /// The listener's TLS configuration, reloadable.
+    pub tls: Option<Arc<ReloadableServerConfig>>,
+    /// `None` when `auth.mode = "none"`.
+    pub verifier: Option<Verifier>,
+}
+
+impl Gateway {
+    /// Loads the files `config` names (TLS, keys); no host is known yet
+    /// (`reload::apply` adds them).
+    pub async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let tls = match &config.tls {
+            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
+            None => None,
+        };
+        let verifier = if config.auth.is_none() {
+            None
+        } else {
+            Some(Verifier::new(&config.auth).await.map_err(invalid)?)
+        };
+        let upstream_tls =
+            crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
+        Ok(Gateway {
+            clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
+            hosts: Hosts::default(),
+            metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
+            draining,
+            tls,
+            verifier,
+            config,
+        })
+    }
+}
