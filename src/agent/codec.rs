@@ -1,4 +1,4 @@
-//! Reply framing for the SPP wire protocol (`spp-wire-protocol.md` §3.3), pure: bytes in,
+//! Reply framing for the SPP wire protocol (`docs/wire-protocol.md` §3.3), pure: bytes in,
 //! `Progress` out. The actor owns the socket and the clock; this owns the state.
 //!
 //! Primary and nfv send fixed-size NUL-padded frames, vf/mirror/pcap send bare JSON.

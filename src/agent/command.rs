@@ -1,5 +1,5 @@
 //! The one thing a process handle accepts: a command checked against the limits of the
-//! process it is for (`docs/wire-protocol.md` §Commands). The builders in `api/` make
+//! process it is for (`docs/wire-protocol.md` §3.1). The builders in `api/` make
 //! them from validated request values; nothing else can, so bad input never reaches a
 //! process and every metric label comes from a known verb.
 

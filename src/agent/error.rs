@@ -1,5 +1,5 @@
 //! The errors the REST API answers with: each variant's `Display` is the exact body
-//! text of `rest-api-v1.md` §1.5 and `status()` sits beside it.
+//! text of `docs/compatibility.md` §1 and `status()` sits beside it.
 //!
 //! Handlers return `Result<_, ApiError>`; turning an error into a response has no side
 //! effects (`http_server::trace` logs each request with its status).

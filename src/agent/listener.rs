@@ -143,7 +143,7 @@ enum IdentityError {
     NoIdentity,
 }
 
-/// Sends `_get_client_id` and reads the reply (`docs/wire-protocol.md`, handshake).
+/// Sends `_get_client_id` and reads the reply (`docs/wire-protocol.md` §2.2).
 async fn identify(
     mut stream: TcpStream,
     peer: String,

@@ -1,5 +1,6 @@
-//! The gateway's metrics (`observability.md`): requests and latency per host, upstream
-//! health, hosts by state, auth failures, fan-out latency, reloads, certificate expiry.
+//! The gateway's metrics (read by `dashboards/` and `deploy/prometheus/`): requests and
+//! latency per host, upstream health, hosts by state, auth failures, fan-out latency,
+//! reloads, certificate expiry.
 
 use axum::http::{Method, StatusCode};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};

@@ -1,7 +1,7 @@
 //! Deterministic packet counters shared by the processes of one `sim` instance.
 //!
 //! Counters of phy ports and rings live in the primary's shared memory and are advanced
-//! by whoever forwards through them (spec §6.1, §8.3). Each model registers its active
+//! by whoever forwards through them (`docs/wire-protocol.md` §6.1, §8.3). Each model registers its active
 //! patches as streams with a fixed rate derived from the seed; the bank turns elapsed
 //! whole milliseconds into packets, so two `status` calls a second apart show growth and
 //! runs with the same seed and timing agree.

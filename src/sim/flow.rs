@@ -1,4 +1,4 @@
-//! Parsing of the primary's `flow validate|create|destroy` commands (spec §5.1.10) into
+//! Parsing of the primary's `flow validate|create|destroy` commands (`docs/wire-protocol.md` §5.1.10) into
 //! rules. Any syntax error is one answer, `Flow command invalid argument`, so the parser
 //! returns `None` without saying why. Dumping and execution live in `flow_table`.
 
@@ -116,7 +116,7 @@ fn set_bits(word: &mut u16, shift: u32, width: u32, value: u64) {
 }
 
 /// All ones for the whole field slot: `is` masks the full header word (the real dump shows
-/// `"tci":"0xffff"` for `vid is 100`, spec §6.1).
+/// `"tci":"0xffff"` for `vid is 100`, `docs/wire-protocol.md` §6.1).
 fn full_mask(h: &mut Header, slot: Slot) {
     match slot {
         Slot::Mac(i) => h.macs[i] = [0xff; 6],

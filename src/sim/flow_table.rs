@@ -1,5 +1,5 @@
 //! The primary's rte_flow rules per phy port: execution of parsed flow commands with the
-//! rule-id rule of spec §5.1.10, the flow reply texts (their own spaced style), and the
+//! rule-id rule of `docs/wire-protocol.md` §5.1.10, the flow reply texts (their own spaced style), and the
 //! dump shown in `status` (§6.1: upper-case MACs, byte-swapped 16-bit fields).
 
 use super::flow::{Action, FlowCmd, Header, Item, ItemKind, RuleBody, Target};

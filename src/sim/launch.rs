@@ -1,4 +1,4 @@
-//! The primary's `launch` (spec §5.1.11): the real primary forks the named secondary,
+//! The primary's `launch` (`docs/wire-protocol.md` §5.1.11): the real primary forks the named secondary,
 //! which then connects to the controller given by its own `-s IP:PORT` option. The
 //! simulator does the same by starting a simulated process of that type.
 

@@ -1,7 +1,7 @@
 //! Simulated SPP processes (`spp-ctl sim`, and `spp-ctl agent --simulate`).
 //!
 //! Each simulated process connects to a controller exactly like the real `spp_primary`,
-//! `spp_nfv`, `spp_vf`, `spp_mirror` or `spp_pcap` (wire-protocol spec §8): `conn` owns
+//! `spp_nfv`, `spp_vf`, `spp_mirror` or `spp_pcap` (`docs/wire-protocol.md` §8): `conn` owns
 //! the socket and the faults, the per-type models (`primary`, `nfv`, `vf`, `pcap`) are pure
 //! state machines answering one command at a time.
 

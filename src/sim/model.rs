@@ -11,12 +11,12 @@ use std::time::Instant;
 pub enum Reply {
     /// Reply text (JSON, or for primary/nfv any text) written as the process writes it.
     Text(String),
-    /// primary/nfv: the frame is the tokenized command itself (spec §3.2 "echo replies").
+    /// primary/nfv: the frame is the tokenized command itself (`docs/wire-protocol.md` §3.2 "echo replies").
     Echo,
     /// Write the inner reply if any, then the process terminates (no reconnect).
     /// `None` is a crash: the socket closes without a reply.
     Exit(Option<Box<Reply>>),
-    /// The real process exits or crashes here (spec Q3–Q5); the simulator answers `safe`
+    /// The real process exits or crashes here (`docs/wire-protocol.md` Q3–Q5); the simulator answers `safe`
     /// unless the `real_crash` fault is on, because a test harness rarely wants to lose a
     /// process to a typo.
     Fatal { real: Box<Reply>, safe: Box<Reply> },

@@ -1,4 +1,4 @@
-//! The spp_nfv model (spec §5.2, §6.2, §8.3): ports in ethdev order, patches per
+//! The spp_nfv model (`docs/wire-protocol.md` §5.2, §6.2, §8.3): ports in ethdev order, patches per
 //! (port, queue), running/idling, echo replies, and the `del` → idling side effect.
 
 use super::counters::{CounterBank, Stream, rate_per_ms};
@@ -59,7 +59,7 @@ fn with_port(ok: bool, command: &str, port: String) -> Reply {
     Reply::Text(json!({"result": r, "command": command, "port": port}).to_string())
 }
 
-/// Five device types nfv can create; the others corrupt instead (spec §4.4).
+/// Five device types nfv can create; the others corrupt instead (`docs/wire-protocol.md` §4.4).
 fn creatable(ty: Option<PortType>) -> Option<PortType> {
     ty.filter(|t| {
         matches!(t, PortType::Ring | PortType::Vhost | PortType::Pcap | PortType::Memif | PortType::Nullpmd)
@@ -180,7 +180,7 @@ impl Model for Nfv {
         let toks = tokens(cmd);
         let reply = self.dispatch(&toks);
         self.sync_streams(now);
-        // The token array of the real process overflows beyond 47 tokens (spec §3.1).
+        // The token array of the real process overflows beyond 47 tokens (`docs/wire-protocol.md` §3.1).
         if toks.len() > MAX_FRAME_TOKENS { Reply::crash(reply) } else { reply }
     }
 

@@ -1,4 +1,4 @@
-//! The spp_pcap model (spec §5.5, §6.5, §8.5): start/stop set a request that the actual
+//! The spp_pcap model (`docs/wire-protocol.md` §5.5, §6.5, §8.5): start/stop set a request that the actual
 //! state follows after a lag, and each idle → running transition names new files.
 
 use super::model::{Model, Reply, tokens};

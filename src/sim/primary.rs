@@ -1,4 +1,4 @@
-//! The spp_primary model (spec §5.1, §8.2): device table, patches of its own forwarder,
+//! The spp_primary model (`docs/wire-protocol.md` §5.1, §8.2): device table, patches of its own forwarder,
 //! pipes, flow rules, and counters that move while forwarding. `status` rendering lives in
 //! `primary_status`.
 
@@ -11,7 +11,7 @@ use super::uid::{self, Added, Port, PortTable, PortType, UidError};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 
-/// Start-up options of the simulated primary (defaults of spec §8.2).
+/// Start-up options of the simulated primary (defaults of `docs/wire-protocol.md` §8.2).
 #[derive(Clone, Debug)]
 pub struct PrimaryConfig {
     pub master_lcore: u32,
@@ -214,7 +214,7 @@ impl Model for Primary {
     fn handle(&mut self, cmd: &str, now: Instant) -> Reply {
         let toks = tokens(cmd);
         // More than 47 tokens, or a third token of 16 bytes or more, overflow the real
-        // primary's stack buffers (spec §3.1, Q13).
+        // primary's stack buffers (`docs/wire-protocol.md` §3.1, Q13).
         let overflows = toks.len() > MAX_FRAME_TOKENS || toks.get(2).is_some_and(|t| t.len() >= 16);
         let reply = self.dispatch(&toks, now);
         self.sync_streams(now);

@@ -1,5 +1,5 @@
-//! The primary's `status` reply (spec §6.1), compact JSON with keys in the order of the
-//! spec, including the truncation of long ring lists and the `oversize` fault's padding.
+//! The primary's `status` reply (`docs/wire-protocol.md` §6.1), compact JSON with keys in
+//! the real process's order, including the truncation of long ring lists and the `oversize` fault's padding.
 
 use super::counters::{PhyCounters, RingCounters};
 use super::flow_table;

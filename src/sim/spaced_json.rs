@@ -1,4 +1,4 @@
-//! The JSON style of spp_vf, spp_mirror and spp_pcap (spec §5.3.1): `"key": value`, `, `
+//! The JSON style of spp_vf, spp_mirror and spp_pcap (`docs/wire-protocol.md` §5.3.1): `"key": value`, `, `
 //! between items, a space inside every bracket, `[  ]` for an empty array.
 //!
 //! The real processes build replies by string concatenation and insert strings without

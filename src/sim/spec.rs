@@ -1,5 +1,5 @@
 //! [`SimSpec`]: which process to simulate and its start-up options, with the defaults of
-//! spec §8, and the construction of its model.
+//! `docs/wire-protocol.md` §8, and the construction of its model.
 
 use super::counters::CounterBank;
 use super::model::Model;

@@ -1,4 +1,4 @@
-//! Resource UIDs as spp_primary and spp_nfv parse them (`parse_resource_uid`, spec §4.3,
+//! Resource UIDs as spp_primary and spp_nfv parse them (`parse_resource_uid`, `docs/wire-protocol.md` §4.3,
 //! base 10, `nq` accepted on any type) and the device table both keep in ethdev order.
 //!
 //! spp_vf/spp_mirror parse UIDs differently (base 0, range checks); see `vf_parse`.
@@ -16,7 +16,7 @@ pub enum PortType {
     Pipe,
 }
 
-/// Types a name lookup knows (`pipe` is missing on purpose: spec §4.4, `patch` fails).
+/// Types a name lookup knows (`pipe` is missing on purpose: `docs/wire-protocol.md` §4.4, `patch` fails).
 const LOOKUP: [PortType; 7] = [
     PortType::Phy,
     PortType::Ring,

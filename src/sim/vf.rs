@@ -1,4 +1,4 @@
-//! The spp_vf and spp_mirror model (spec §5.3, §5.4, §8.4): components on lcores, their
+//! The spp_vf and spp_mirror model (`docs/wire-protocol.md` §5.3, §5.4, §8.4): components on lcores, their
 //! rx/tx ports, VLAN attributes per (port, direction) and the classifier table. The parser
 //! is in `vf_parse`, the `status` rendering in `vf_status`.
 

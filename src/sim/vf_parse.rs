@@ -1,4 +1,4 @@
-//! The command parser of spp_vf and spp_mirror (spec §5.3.2): token count, then each
+//! The command parser of spp_vf and spp_mirror (`docs/wire-protocol.md` §5.3.2): token count, then each
 //! parameter left to right, the first failure giving the error message. Some checks need
 //! the process state (names in use, ports in use), so parsing is a method of [`Vf`].
 
@@ -181,8 +181,8 @@ impl Vf {
         Ok(VfCmd::Classifier { add, vlan, mac, port })
     }
 
-    /// UID rules of spp_vf (spec §4.3): phy/vhost/ring, base 0, `0 ≤ index ≤ 32`, `nq`
-    /// only on phy and required exactly for multi-queue phy ports.
+    /// UID rules of spp_vf (`docs/wire-protocol.md` §4.3): phy/vhost/ring, base 0,
+    /// `0 ≤ index ≤ 32`, `nq` only on phy and required exactly for multi-queue phy ports.
     pub(super) fn parse_uid(&self, tok: &str) -> Option<VfPort> {
         let (ty, rest) = tok.split_once(':')?;
         let ty = match ty {
@@ -206,7 +206,7 @@ impl Vf {
     }
 }
 
-/// Inputs that overflow a stack buffer of the real parser (spec §3.1, §5.3.3, Q23): a
+/// Inputs that overflow a stack buffer of the real parser (`docs/wire-protocol.md` §3.1, §5.3.3, Q23): a
 /// command of 888 bytes or more, a component name of 32–110 bytes, a MAC of 32 or more.
 pub fn overflows(cmd: &str, toks: &[&str]) -> bool {
     let name = match toks.first().copied() {
@@ -223,7 +223,7 @@ pub fn overflows(cmd: &str, toks: &[&str]) -> bool {
         || mac.is_some_and(|m| m.len() >= 32)
 }
 
-/// A missing value parses as -1 (spec §6.3: `"pcp": -1`); a present one must be in range.
+/// A missing value parses as -1 (`docs/wire-protocol.md` §6.3: `"pcp": -1`); a present one must be in range.
 fn vlan_value(tok: Option<&&str>, max: u64) -> Option<i32> {
     match tok {
         None => Some(-1),

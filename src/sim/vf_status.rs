@@ -1,4 +1,4 @@
-//! The `status` reply of spp_vf and spp_mirror (spec §6.3, §6.4), in the spaced style.
+//! The `status` reply of spp_vf and spp_mirror (`docs/wire-protocol.md` §6.3, §6.4), in the spaced style.
 
 use super::spaced_json::{self, Sj};
 use super::vf::{Component, Dir, Vf, VlanOp};

@@ -1,4 +1,4 @@
-//! Byte-exact tests of the spp_vf/spp_mirror model against spec §5.3 and §6.3–§6.4.
+//! Byte-exact tests of the spp_vf/spp_mirror model against `docs/wire-protocol.md` §5.3 and §6.3–§6.4.
 
 use super::model::{Model, Reply};
 use super::vf::{Vf, VfConfig};

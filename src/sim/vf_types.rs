@@ -16,7 +16,7 @@ pub struct VfPort {
 }
 
 impl VfPort {
-    /// Display form of spec §4.2 (`phy:0 nq 1`).
+    /// Display form of `docs/wire-protocol.md` §4.2 (`phy:0 nq 1`).
     pub fn display(self) -> String {
         let ty = match self.ty {
             VfPortType::Phy => "phy",

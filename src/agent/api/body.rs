@@ -2,7 +2,7 @@
 //! is ignored (every client sends JSON, some without saying so).
 //!
 //! Reading happens in the handler after the process lookup, so that a missing process
-//! is a 404 before a bad body is a 400 or 413 (`rest-api-v1.md` §1.7).
+//! is a 404 before a bad body is a 400 or 413 (`docs/compatibility.md` §2).
 
 use crate::agent::command::{Command, Verb};
 use crate::agent::error::ApiError;

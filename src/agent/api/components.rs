@@ -110,7 +110,7 @@ fn component_name(params: &Params) -> Result<&str, ApiError> {
     if is_name(name) { Ok(name) } else { Err(ApiError::invalid("name", &Value::String(name.to_owned()))) }
 }
 
-/// The `status` of spp_vf / spp_mirror converted as the original did (§4.17).
+/// The `status` of spp_vf / spp_mirror converted as the original did (`docs/compatibility.md` §4).
 pub fn convert_status(status: &Value) -> Option<Value> {
     let info = status.get("info")?;
     let mut ports = Vec::new();

@@ -11,7 +11,7 @@ use crate::proc_type::ProcType;
 use axum::body::Body;
 
 impl AppState {
-    /// Looks the process up, then reads the body (404 before 400, as §1.7 orders).
+    /// Looks the process up, then reads the body (404 before 400: `docs/compatibility.md` §2).
     pub async fn with_body(
         &self,
         handle: Result<ProcessHandle, ApiError>,

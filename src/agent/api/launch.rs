@@ -1,5 +1,5 @@
 //! `PUT /v1/primary/launch`: the body becomes `launch {id} {proc_name} {eal} -- {app}`
-//! with options in the original's fixed order (`rest-api-v1.md` §4.9).
+//! with options in the original's fixed order (`docs/compatibility.md` §5).
 
 use crate::agent::api::body::Fields;
 use crate::agent::api::validate::{int_or_digits_at_most, is_printable};

@@ -1,4 +1,4 @@
-//! The REST API v1 router (`rest-api-v1.md`): one file per resource, each returning a
+//! The REST API v1 router (`docs/api-reference.md`): one file per resource, each returning a
 //! small `Router`, merged here; `fallback.rs` gives unknown paths and methods the
 //! original's 404/405 answers.
 

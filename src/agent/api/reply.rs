@@ -1,4 +1,4 @@
-//! From an SPP reply to an HTTP response (`rest-api-v1.md` §3.2).
+//! From an SPP reply to an HTTP response (`docs/compatibility.md` §3).
 
 use crate::agent::error::ApiError;
 use crate::agent::process::{ProcessError, ProcessHandle, Reply};

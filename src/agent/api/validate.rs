@@ -1,4 +1,4 @@
-//! Grammars of request values (`rest-api-v1.md` §7): resource UIDs, the port types each
+//! Grammars of request values (`docs/compatibility.md` §6): resource UIDs, the port types each
 //! route accepts, component names, MAC addresses and bounded integers.
 
 use crate::agent::api::body::Fields;
