@@ -221,7 +221,7 @@ async fn connection_failures_keep_their_kind() {
         let mut buf = [0; 1024];
         let _ = stream.read(&mut buf).await;
         // Linger 0: the close is a reset.
-        stream.set_linger(Some(Duration::ZERO)).unwrap();
+        stream.set_zero_linger().unwrap();
     });
     let host = Host::new("h1".to_owned(), url.clone(), url.parse().unwrap());
     let mut conn = pool.checkout(&host).await.unwrap();
