@@ -7,26 +7,11 @@ mod common;
 use common::TestAgent;
 use common::gateway::{TestGateway, agents_toml, test_toml};
 use serde_json::Value;
-use std::io::Write;
-
-static LOG: parking_lot::Mutex<Vec<u8>> = parking_lot::Mutex::new(Vec::new());
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use std::path::Path;
 
 /// The `request` span of each access log line: (method, route, host, status).
-fn access_lines() -> Vec<(String, String, String, u64)> {
-    let text = String::from_utf8_lossy(&LOG.lock()).into_owned();
+fn access_lines(log: &Path) -> Vec<(String, String, String, u64)> {
+    let text = std::fs::read_to_string(log).expect("log file");
     let events = text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok());
     events
         .filter(|e| e["fields"]["message"] == "request served")
@@ -46,8 +31,10 @@ fn line(method: &str, route: &str, host: &str, status: u64) -> (String, String, 
 
 #[tokio::test]
 async fn both_roles_log_each_request_with_its_route_status_and_host() {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let writer = std::sync::Mutex::new(log.reopen().expect("log file"));
     let filter = "spp_ctl::http_server::trace=debug";
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(|| Capture).try_init();
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(writer).try_init();
     let agent = TestAgent::start().await;
     let gateway = TestGateway::start(&test_toml(&agents_toml(&[("node-1", agent.addrs.api)]))).await;
 
@@ -59,7 +46,7 @@ async fn both_roles_log_each_request_with_its_route_status_and_host() {
         assert_eq!(answer.status().as_u16(), status, "{path}");
     }
 
-    let lines = access_lines();
+    let lines = access_lines(log.path());
     for expected in [
         line("GET", "/v1/nfvs/{id}", "-", 404),
         line("GET", "-", "-", 404),
