@@ -152,10 +152,7 @@ fn connection_error(error: &(dyn std::error::Error + 'static)) -> String {
     let mut innermost = error.to_string();
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = current {
-        let tls = cause
-            .downcast_ref::<rustls::Error>()
-            .or_else(|| cause.downcast_ref::<std::io::Error>()?.get_ref()?.downcast_ref::<rustls::Error>());
-        match tls {
+        match rustls_error(cause) {
             Some(rustls::Error::Other(sentence)) => return format!("TLS: {sentence}"),
             Some(other) => return format!("TLS handshake failed: {other}"),
             None => {}
@@ -164,4 +161,13 @@ fn connection_error(error: &(dyn std::error::Error + 'static)) -> String {
         current = cause.source();
     }
     innermost
+}
+
+/// The rustls error in `error`, also when I/O errors wrap it (their `source` skips it).
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
