@@ -84,7 +84,7 @@ pub fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure
         (_, _, View::Done(what)) if answer.body.is_empty() => {
             (if target.output == Output::Table { format!("{what}\n") } else { String::new() }, None)
         }
-        (Output::Json, _, _) | (_, None, _) => {
+        (Output::Json, _, _) | (_, None, _) | (Output::Table, _, View::Raw) => {
             let (_, failure) = value.as_ref().map_or((String::new(), None), |v| view::render(view, v));
             let _ = out.write_all(&answer.body);
             if out.is_terminal() && !answer.body.ends_with(b"\n") {

@@ -265,8 +265,9 @@ fn pcap(value: &Value) -> String {
         for port in items(&core["rx_port"]) {
             out.line(2, format!("rx: {}", cell(port.get("port"))));
         }
-        if let Some(file) = core.get("filename") {
-            out.line(2, format!("filename: {}", cell(Some(file))));
+        let file = cell(core.get("filename"));
+        if !file.is_empty() {
+            out.line(2, format!("filename: {file}"));
         }
     }
     out.0
