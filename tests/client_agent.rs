@@ -44,14 +44,20 @@ async fn listings_of_an_agent() {
     // A cluster view is the gateway's: the agent's 404, exit 3.
     let cluster = direct.spp(&["get", "processes", "-A"]).await;
     assert_eq!(cluster.code, 3, "{cluster:?}");
-    assert_eq!(cluster.stderr, format!("spp-ctl: {}: Not found: '/cluster/processes' (404)\n", direct.server));
+    assert_eq!(
+        cluster.stderr,
+        format!("spp-ctl: {}: Not found: '/cluster/processes' (404)\n", direct.server)
+    );
 }
 
 #[tokio::test]
 async fn nfv_changes_show_in_its_status_as_the_spp_cli_lays_it_out() {
     let direct = Direct::start().await;
     assert_eq!(direct.spp(&["nfv", "1", "add", "ring:0"]).await.assert_ok(), "nfv 1: add ring:0 done\n");
-    assert_eq!(direct.spp(&["nfv", "1", "patch", "phy:0", "ring:0"]).await.assert_ok(), "nfv 1: patched phy:0 -> ring:0\n");
+    assert_eq!(
+        direct.spp(&["nfv", "1", "patch", "phy:0", "ring:0"]).await.assert_ok(),
+        "nfv 1: patched phy:0 -> ring:0\n"
+    );
     assert_eq!(direct.spp(&["nfv", "1", "forward"]).await.assert_ok(), "nfv 1: forwarding started\n");
     assert_eq!(direct.sims[1].received(), ["add ring:0", "patch phy:0 ring:0", "forward"]);
     assert_eq!(
@@ -66,9 +72,15 @@ async fn nfv_changes_show_in_its_status_as_the_spp_cli_lays_it_out() {
 async fn vf_components_ports_with_vlan_and_the_classifier_table() {
     let direct = Direct::start().await;
     for (args, done) in [
-        (&["vf", "2", "component", "start", "fw1", "2", "forward"][..], "vf 2: component fw1 started on core 2\n"),
+        (
+            &["vf", "2", "component", "start", "fw1", "2", "forward"][..],
+            "vf 2: component fw1 started on core 2\n",
+        ),
         (&["vf", "2", "port", "add", "ring:0", "rx", "fw1"], "vf 2: attach ring:0 rx fw1\n"),
-        (&["vf", "2", "port", "add", "ring:1", "tx", "fw1", "add_vlantag", "101", "3"], "vf 2: attach ring:1 tx fw1\n"),
+        (
+            &["vf", "2", "port", "add", "ring:1", "tx", "fw1", "add_vlantag", "101", "3"],
+            "vf 2: attach ring:1 tx fw1\n",
+        ),
         (
             &["vf", "2", "classifier_table", "add", "vlan", "101", "FA:16:3E:7D:CC:35", "ring:1"],
             "vf 2: classifier_table add vlan 101 FA:16:3E:7D:CC:35 ring:1\n",
@@ -87,9 +99,14 @@ async fn vf_components_ports_with_vlan_and_the_classifier_table() {
     );
     let status = direct.spp(&["vf", "2", "status"]).await;
     let text = status.assert_ok();
-    assert!(text.starts_with("- client-id: 2\n- ports:\n  - phy:0\n  - phy:1\n  - ring:0\n  - ring:1\n"), "{text}");
     assert!(
-        text.contains("  - core:2 'fw1' (type: forward)\n    - rx: ring:0\n    - tx: ring:1 (vlan: add 101 3)\n"),
+        text.starts_with("- client-id: 2\n- ports:\n  - phy:0\n  - phy:1\n  - ring:0\n  - ring:1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  - core:2 'fw1' (type: forward)\n    - rx: ring:0\n    - tx: ring:1 (vlan: add 101 3)\n"
+        ),
         "{text}"
     );
     assert!(text.ends_with("- classifier_table:\n  - vlan 101/FA:16:3E:7D:CC:35, ring:1\n"), "{text}");
@@ -108,15 +125,20 @@ async fn mirror_and_pcap() {
     direct.spp(&["mirror", "3", "component", "stop", "mr0"]).await.assert_ok();
     assert_eq!(
         direct.sims[3].received(),
-        ["component start mr0 2 mirror", "port add ring:0 rx mr0", "port del ring:0 rx mr0", "component stop mr0"]
+        [
+            "component start mr0 2 mirror",
+            "port add ring:0 rx mr0",
+            "port del ring:0 rx mr0",
+            "component stop mr0"
+        ]
     );
     assert_eq!(direct.spp(&["pcap", "4", "start"]).await.assert_ok(), "pcap 4: capture started\n");
     let status = direct.spp(&["pcap", "4"]).await;
+    assert!(status.assert_ok().starts_with("- client-id: 4\n- status: "), "{status:?}");
     assert!(
-        status.assert_ok().starts_with("- client-id: 4\n- status: "),
+        status.stdout.contains("\n- components:\n  - core:2 receive\n    - rx: phy:0\n  - core:3 write\n"),
         "{status:?}"
     );
-    assert!(status.stdout.contains("\n- components:\n  - core:2 receive\n    - rx: phy:0\n  - core:3 write\n"), "{status:?}");
     assert_eq!(direct.sims[4].received(), ["start", "status"]);
 }
 
@@ -125,10 +147,16 @@ async fn primary_ports_flow_rules_and_launch() {
     let direct = Direct::start().await;
     let status = direct.spp(&["primary"]).await;
     assert!(status.assert_ok().starts_with("- lcores:\n  - [0, 1]\n"), "{status:?}");
-    assert!(status.stdout.contains("- physical ports:\n            ID        rx        tx   tx_drop  mac_addr\n"), "{status:?}");
+    assert!(
+        status.stdout.contains("- physical ports:\n            ID        rx        tx   tx_drop  mac_addr\n"),
+        "{status:?}"
+    );
     direct.spp(&["pri", "add", "pipe:0", "--rx", "ring:0", "--tx", "ring:1"]).await.assert_ok();
     let created = direct
-        .spp(&["pri", "flow", "create", "0", "group", "1", "ingress", "pattern", "eth", "/", "vlan", "vid", "is", "100", "/", "end", "actions", "queue", "index", "1", "/", "end"])
+        .spp(&[
+            "pri", "flow", "create", "0", "group", "1", "ingress", "pattern", "eth", "/", "vlan", "vid",
+            "is", "100", "/", "end", "actions", "queue", "index", "1", "/", "end",
+        ])
         .await;
     assert_eq!(created.assert_ok(), "Flow rule #0 created (rule_id 0)\n");
     let list = direct.spp(&["pri", "flow", "list"]).await;
@@ -137,10 +165,27 @@ async fn primary_ports_flow_rules_and_launch() {
         "PORT   ID  GROUP  PRIORITY  ATTR  RULE\nphy:0  0   1      0         i--   ETH VLAN => QUEUE\n"
     );
     let missing = direct.spp(&["pri", "flow", "destroy", "0", "7"]).await;
-    assert_eq!((missing.code, missing.stderr.as_str()), (3, &*format!("spp-ctl: {}: Flow rule #7 not found\n", direct.server)));
+    assert_eq!(
+        (missing.code, missing.stderr.as_str()),
+        (3, &*format!("spp-ctl: {}: Flow rule #7 not found\n", direct.server))
+    );
     direct.spp(&["pri", "flow", "destroy", "0", "all"]).await.assert_ok();
     let launch = direct
-        .spp(&["pri", "launch", "nfv", "6", "-l", "1,2", "--proc-type", "secondary", "--", "-n", "6", "-s", "127.0.0.1:6666"])
+        .spp(&[
+            "pri",
+            "launch",
+            "nfv",
+            "6",
+            "-l",
+            "1,2",
+            "--proc-type",
+            "secondary",
+            "--",
+            "-n",
+            "6",
+            "-s",
+            "127.0.0.1:6666",
+        ])
         .await;
     assert_eq!(launch.assert_ok(), "primary: launched nfv 6\n");
     assert_eq!(
@@ -186,7 +231,10 @@ async fn exit_codes_say_who_failed() {
     direct.sims[1].set_faults(Faults { garbage: true, ..Faults::default() });
     let broken = direct.spp(&["nfv", "1", "status"]).await;
     assert_eq!(broken.code, 4, "{broken:?}");
-    assert!(broken.stderr.starts_with(&format!("spp-ctl: {}: invalid reply from nfv(1): ", direct.server)), "{broken:?}");
+    assert!(
+        broken.stderr.starts_with(&format!("spp-ctl: {}: invalid reply from nfv(1): ", direct.server)),
+        "{broken:?}"
+    );
     assert!(broken.stderr.ends_with(" (502)\n"), "{broken:?}");
     let nobody = common::unused_addr().await;
     let home = direct.home.path();

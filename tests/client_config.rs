@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::client::{BIN, Cluster, spp};
 use common::TestAgent;
+use common::client::{BIN, Cluster, spp};
 
 /// A gateway context (default host h2) and an agent context (current), written into
 /// the config dir of the cluster's home.
@@ -53,9 +53,21 @@ async fn contexts_and_the_precedence_of_flags_environment_and_file() {
     assert_eq!(who_answers(c, &[], &[]).await, 0, "current_context");
     assert_eq!(who_answers(c, &[("SPP_CTL_CONTEXT", "gw")], &[]).await, 2, "SPP_CTL_CONTEXT, its host");
     assert_eq!(who_answers(c, &[], &["--context", "gw"]).await, 2, "--context");
-    assert_eq!(who_answers(c, &[("SPP_CTL_CONTEXT", "gw")], &["--context", "local"]).await, 0, "flag over env");
-    assert_eq!(who_answers(c, &[("SPP_CTL_HOST", "h1")], &["--context", "gw"]).await, 1, "env host over context");
-    assert_eq!(who_answers(c, &[("SPP_CTL_HOST", "h1")], &["--context", "gw", "-H", "h2"]).await, 2, "-H over env");
+    assert_eq!(
+        who_answers(c, &[("SPP_CTL_CONTEXT", "gw")], &["--context", "local"]).await,
+        0,
+        "flag over env"
+    );
+    assert_eq!(
+        who_answers(c, &[("SPP_CTL_HOST", "h1")], &["--context", "gw"]).await,
+        1,
+        "env host over context"
+    );
+    assert_eq!(
+        who_answers(c, &[("SPP_CTL_HOST", "h1")], &["--context", "gw", "-H", "h2"]).await,
+        2,
+        "-H over env"
+    );
     let local = format!("http://{}", agent.addrs.api);
     // The gateway's server, CA and token file from the environment beat the context's.
     let env = c.env();
@@ -65,7 +77,10 @@ async fn contexts_and_the_precedence_of_flags_environment_and_file() {
 
     let home = c.pki.dir.path();
     let missing = spp(home, &[], &["--context", "nope", "get", "processes"]).await;
-    assert_eq!((missing.code, missing.stderr.as_str()), (1, "spp-ctl: context \"nope\" not found (known: gw, local)\n"));
+    assert_eq!(
+        (missing.code, missing.stderr.as_str()),
+        (1, "spp-ctl: context \"nope\" not found (known: gw, local)\n")
+    );
     let contexts = spp(home, &[], &["config", "get-contexts"]).await;
     let rows: Vec<Vec<&str>> = contexts.assert_ok().lines().map(|l| l.split_whitespace().collect()).collect();
     let gateway = c.server();
@@ -89,26 +104,45 @@ async fn config_commands_write_contexts_that_later_runs_use() {
         format!("current_context = \"lab\"\n\n[contexts.lab]\nserver = \"{server}\"\n")
     );
     assert_eq!(spp(home.path(), &[], &["config", "current-context"]).await.assert_ok(), "lab\n");
-    assert!(spp(home.path(), &[], &["get", "processes"]).await.assert_ok().starts_with("TYPE     CLIENT-ID\nprimary\n"));
-    spp(home.path(), &[], &["config", "set-context", "other", "--server", "http://127.0.0.1:1"]).await.assert_ok();
-    assert_eq!(spp(home.path(), &[], &["config", "use-context", "other"]).await.assert_ok(), "switched to context \"other\"\n");
+    assert!(
+        spp(home.path(), &[], &["get", "processes"])
+            .await
+            .assert_ok()
+            .starts_with("TYPE     CLIENT-ID\nprimary\n")
+    );
+    spp(home.path(), &[], &["config", "set-context", "other", "--server", "http://127.0.0.1:1"])
+        .await
+        .assert_ok();
+    assert_eq!(
+        spp(home.path(), &[], &["config", "use-context", "other"]).await.assert_ok(),
+        "switched to context \"other\"\n"
+    );
     assert_eq!(spp(home.path(), &[], &["get", "processes"]).await.code, 5, "the other context's server");
     assert_eq!(spp(home.path(), &[], &["config", "use-context", "none"]).await.code, 1);
     spp(home.path(), &[], &["config", "delete-context", "other"]).await.assert_ok();
     let current = spp(home.path(), &[], &["config", "current-context"]).await;
-    assert_eq!((current.code, current.stderr.as_str()), (1, "spp-ctl: no current context: spp-ctl config use-context NAME\n"));
+    assert_eq!(
+        (current.code, current.stderr.as_str()),
+        (1, "spp-ctl: no current context: spp-ctl config use-context NAME\n")
+    );
     // SPP_CTL_CONFIG names another file; a broken one is a clear local error.
     let broken = home.path().join("broken.toml");
     std::fs::write(&broken, "[contexts.x]\nserverr = 1\n").expect("write");
-    let run = spp(home.path(), &[("SPP_CTL_CONFIG", broken.to_str().expect("UTF-8"))], &["get", "processes"]).await;
+    let run =
+        spp(home.path(), &[("SPP_CTL_CONFIG", broken.to_str().expect("UTF-8"))], &["get", "processes"]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.starts_with(&format!("spp-ctl: {}: unknown field `serverr`", broken.display())), "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!("spp-ctl: {}: unknown field `serverr`", broken.display())),
+        "{run:?}"
+    );
 }
 
 #[tokio::test]
 async fn completion_scripts_for_three_shells() {
     let home = tempfile::tempdir().expect("home");
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef spp-ctl"), ("fish", "complete -c spp-ctl")] {
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef spp-ctl"), ("fish", "complete -c spp-ctl")]
+    {
         let run = spp(home.path(), &[], &["completion", shell]).await;
         let script = run.assert_ok();
         assert!(script.contains(marker), "{shell}: {script:.200}");
@@ -122,11 +156,14 @@ fn client_options_and_agent_flags_do_not_mix() {
     let run = |args: &[&str]| std::process::Command::new(BIN).args(args).env_clear().output().expect("runs");
     let agent_flag = run(&["-p", "5555", "get", "processes"]);
     assert_eq!(agent_flag.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&agent_flag.stderr)
-        .starts_with("error: --pri-port starts the agent: give it without a command, or after `spp-ctl agent`"));
+    assert!(String::from_utf8_lossy(&agent_flag.stderr).starts_with(
+        "error: --pri-port starts the agent: give it without a command, or after `spp-ctl agent`"
+    ));
     let client_flag = run(&["gateway", "--config", "/nonexistent", "--server", "http://x"]);
     assert_eq!(client_flag.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&client_flag.stderr)
-        .starts_with("error: --server is a client option: it goes with a client command"));
+    assert!(
+        String::from_utf8_lossy(&client_flag.stderr)
+            .starts_with("error: --server is a client option: it goes with a client command")
+    );
     assert_eq!(run(&["-H", "h1"]).status.code(), Some(2), "the agent takes no -H");
 }

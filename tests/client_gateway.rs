@@ -14,8 +14,11 @@ use hyper_util::rt::TokioExecutor;
 async fn fetch(cluster: &Cluster, path: &str) -> (u16, Vec<u8>) {
     let files = spp_ctl::tls::ClientTlsFiles { ca: Some(cluster.pki.ca()), ..Default::default() };
     let config = (*spp_ctl::tls::client_config(&files).expect("client TLS")).clone();
-    let connector =
-        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_only().enable_http1().build();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let admin = std::fs::read_to_string(&cluster.token_file).expect("token");
     let request = axum::http::Request::get(format!("{}{path}", cluster.server()))
@@ -67,7 +70,8 @@ async fn a_patch_through_the_gateway_shows_in_the_next_status() {
 async fn a_fan_out_with_a_stopped_agent_lists_it_after_the_results_and_exits_6() {
     let cluster = Cluster::start().await;
     cluster.agents[1].shutdown.cancel();
-    common::eventually("h2 is gone", || std::net::TcpStream::connect(cluster.agents[1].addrs.api).is_err()).await;
+    common::eventually("h2 is gone", || std::net::TcpStream::connect(cluster.agents[1].addrs.api).is_err())
+        .await;
     let run = cluster.spp(&[], &["get", "processes", "-A"]).await;
     assert_eq!(run.code, 6, "{run:?}");
     let (results, failed) = run.stdout.split_once("\n\n").expect("two sections");
@@ -159,5 +163,8 @@ async fn an_unknown_process_is_the_agents_line_with_the_host_and_exit_3() {
     assert_eq!(run.stderr, "spp-ctl: h1: sec_id 9 not found. (404)\n");
     let unknown = cluster.spp(&[], &["-H", "nowhere", "get", "processes"]).await;
     assert_eq!(unknown.code, 3, "{unknown:?}");
-    assert!(unknown.stderr.starts_with("spp-ctl: nowhere: ") && unknown.stderr.ends_with("(404)\n"), "{unknown:?}");
+    assert!(
+        unknown.stderr.starts_with("spp-ctl: nowhere: ") && unknown.stderr.ends_with("(404)\n"),
+        "{unknown:?}"
+    );
 }

@@ -69,9 +69,8 @@ impl ConfigFile {
     /// The file at `path`; a missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Self, Failure> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                Failure::local(format!("{}: {}", path.display(), e.message().trim_end()))
-            }),
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| Failure::local(format!("{}: {}", path.display(), e.message().trim_end()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
             Err(e) => Err(Failure::local(format!("{}: {e}", path.display()))),
         }
@@ -154,7 +153,12 @@ pub fn run(action: &ConfigAction, args: &ClientArgs) -> Result<(), Failure> {
             for (name, context) in &file.contexts {
                 let current = if file.current_context.as_ref() == Some(name) { "*" } else { "" };
                 let server = context.server.clone().unwrap_or_default();
-                rows.push(vec![current.to_owned(), name.clone(), server, context.host.clone().unwrap_or_default()]);
+                rows.push(vec![
+                    current.to_owned(),
+                    name.clone(),
+                    server,
+                    context.host.clone().unwrap_or_default(),
+                ]);
             }
             print!("{}", crate::client::table::render(&rows));
         }

@@ -68,10 +68,8 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(target: &Target) -> Result<Self, Failure> {
-        let uri: Uri = target
-            .server
-            .parse()
-            .map_err(|e| Failure::usage(format!("server {:?}: {e}", target.server)))?;
+        let uri: Uri =
+            target.server.parse().map_err(|e| Failure::usage(format!("server {:?}: {e}", target.server)))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
             return Err(Failure::usage(format!(
                 "server {:?}: give an http:// or https:// URL with a host",
@@ -83,7 +81,8 @@ impl Transport {
             client_cert: target.client_cert.clone(),
             client_key: target.client_key.clone(),
         };
-        let tls = client_config_for(&files, "--cacert").map_err(|e| Failure::local(e.replace("client_", "--client-")))?;
+        let tls = client_config_for(&files, "--cacert")
+            .map_err(|e| Failure::local(e.replace("client_", "--client-")))?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(target.timeout));
@@ -116,7 +115,10 @@ impl Transport {
         };
         let http_request = builder.body(body).map_err(|e| Failure::usage(format!("{url}: {e}")))?;
         match tokio::time::timeout(timeout, self.client.request(http_request)).await {
-            Err(_) => Err(no_answer(&self.base, &format!("no answer within {}", humantime::format_duration(timeout)))),
+            Err(_) => Err(no_answer(
+                &self.base,
+                &format!("no answer within {}", humantime::format_duration(timeout)),
+            )),
             Ok(Err(e)) => Err(no_answer(&self.base, &connection_error(&e))),
             Ok(Ok(response)) => Ok(response),
         }

@@ -4,8 +4,10 @@
 
 pub mod args;
 pub mod config;
+pub mod events;
 pub mod exit;
 pub mod http;
+pub mod plan;
 pub mod routes;
 pub mod table;
 pub mod token;
@@ -52,8 +54,23 @@ async fn run(args: ClientArgs, command: ClientCommand, mut cli: clap::Command) -
     let target = config::resolve(&args)?;
     warn_about_token(&target);
     let transport = Transport::new(&target)?;
-    let call = routes::for_command(&command, target.host.as_deref())?;
-    let answer = transport.send(&call.request).await?;
+    let (call, within) = match &command {
+        ClientCommand::Events(events) => return events::follow(&target, &transport, events).await,
+        ClientCommand::Wait { processes, timeout } => {
+            let base = routes::base(target.host.as_deref());
+            let (request, within) = plan::wait_request(&base, processes, timeout)?;
+            (routes::Call { request, view: View::Processes }, within)
+        }
+        ClientCommand::Apply { file, dry_run } => {
+            let request = plan::apply_request(&plan::load(file, *dry_run)?);
+            (
+                routes::Call { request, view: View::Apply },
+                transport.timeout.max(std::time::Duration::from_secs(300)),
+            )
+        }
+        _ => (routes::for_command(&command, target.host.as_deref())?, transport.timeout),
+    };
+    let answer = transport.send_within(&call.request, within).await?;
     show(&target, &call.view, &answer)
 }
 
@@ -76,7 +93,10 @@ pub fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure
     if !(200..300).contains(&answer.status) {
         let text = answer.text();
         let line = text.lines().next().unwrap_or_default();
-        return Err(Failure::for_status(answer.status, format!("{}: {line} ({})", label(target), answer.status)));
+        return Err(Failure::for_status(
+            answer.status,
+            format!("{}: {line} ({})", label(target), answer.status),
+        ));
     }
     let value = if answer.is_json() { serde_json::from_slice(&answer.body).ok() } else { None };
     let mut out = std::io::stdout().lock();
@@ -101,7 +121,9 @@ pub fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     match failure {
-        Some(failure) => Err(Failure { message: format!("{}: {}", label(target), failure.message), ..failure }),
+        Some(failure) => {
+            Err(Failure { message: format!("{}: {}", label(target), failure.message), ..failure })
+        }
         None => Ok(()),
     }
 }

@@ -29,6 +29,8 @@ pub enum View {
     Pcap,
     /// The body as it came.
     Raw,
+    /// A cluster apply: per host.
+    Apply,
     /// A 204: this line in table output.
     Done(String),
 }
@@ -70,7 +72,7 @@ fn done(method: Method, path: String, body: Option<Value>, what: String) -> Resu
 pub fn for_command(command: &ClientCommand, host: Option<&str>) -> Result<Call, Failure> {
     let v1 = base(host);
     match command {
-        ClientCommand::Get(get) => get_call(&get.what, host, &v1),
+        ClientCommand::Get(get) => get_call(&get.what, &v1),
         ClientCommand::Primary { action } => primary(action.as_ref().unwrap_or(&PrimaryAction::Status), &v1),
         ClientCommand::Nfv { id, action } => nfv(*id, action.as_ref().unwrap_or(&NfvAction::Status), &v1),
         ClientCommand::Vf { id, action } => vf(*id, action.as_ref().unwrap_or(&VfAction::Status), &v1),
@@ -83,7 +85,7 @@ pub fn for_command(command: &ClientCommand, host: Option<&str>) -> Result<Call, 
     }
 }
 
-fn get_call(what: &GetWhat, host: Option<&str>, v1: &str) -> Result<Call, Failure> {
+fn get_call(what: &GetWhat, v1: &str) -> Result<Call, Failure> {
     match what {
         GetWhat::Hosts { name } => {
             let path = match name {
@@ -100,10 +102,7 @@ fn get_call(what: &GetWhat, host: Option<&str>, v1: &str) -> Result<Call, Failur
             call(Request::get(cluster("cpu_usage", fanout)), View::ClusterCpuUsage)
         }
         GetWhat::CpuUsage(_) => call(Request::get(format!("{v1}/cpu_usage")), View::CpuUsage),
-        GetWhat::CpuLayout => {
-            let _ = host;
-            call(Request::get(format!("{v1}/cpu_layout")), View::CpuLayout)
-        }
+        GetWhat::CpuLayout => call(Request::get(format!("{v1}/cpu_layout")), View::CpuLayout),
     }
 }
 
@@ -136,9 +135,14 @@ fn primary(action: &PrimaryAction, v1: &str) -> Result<Call, Failure> {
     let p = format!("{v1}/primary");
     match action {
         PrimaryAction::Status => call(Request::get(format!("{p}/status")), View::Primary),
-        PrimaryAction::Clear => done(Method::DELETE, format!("{p}/status"), None, "primary: counters cleared".into()),
+        PrimaryAction::Clear => {
+            done(Method::DELETE, format!("{p}/status"), None, "primary: counters cleared".into())
+        }
         PrimaryAction::Forward { action } => {
-            let what = format!("primary: forwarding {}", if *action == StartStop::Start { "started" } else { "stopped" });
+            let what = format!(
+                "primary: forwarding {}",
+                if *action == StartStop::Start { "started" } else { "stopped" }
+            );
             done(Method::PUT, format!("{p}/forward"), Some(start_stop(*action)), what)
         }
         PrimaryAction::Add { port, rx, tx } => {
@@ -182,7 +186,8 @@ fn flow(action: &FlowAction, p: &str) -> Result<Call, Failure> {
             call(Request::new(Method::DELETE, format!("{rules}/port_id/{port_id}")), View::FlowReply)
         }
         FlowAction::Destroy { port_id, rule } => {
-            let rule: u64 = rule.parse().map_err(|_| Failure::usage(format!("rule {rule:?}: a number or `all`")))?;
+            let rule: u64 =
+                rule.parse().map_err(|_| Failure::usage(format!("rule {rule:?}: a number or `all`")))?;
             call(Request::new(Method::DELETE, format!("{rules}/{rule}/port_id/{port_id}")), View::FlowReply)
         }
     }
@@ -275,8 +280,12 @@ fn nfv(id: i64, action: &NfvAction, v1: &str) -> Result<Call, Failure> {
     match action {
         NfvAction::Status => call(Request::get(p), View::Nfv),
         NfvAction::Forward | NfvAction::Stop => {
-            let action = if matches!(action, NfvAction::Forward) { StartStop::Start } else { StartStop::Stop };
-            let what = format!("{owner}: forwarding {}", if action == StartStop::Start { "started" } else { "stopped" });
+            let action =
+                if matches!(action, NfvAction::Forward) { StartStop::Start } else { StartStop::Stop };
+            let what = format!(
+                "{owner}: forwarding {}",
+                if action == StartStop::Start { "started" } else { "stopped" }
+            );
             done(Method::PUT, format!("{p}/forward"), Some(start_stop(action)), what)
         }
         NfvAction::Add { port } | NfvAction::Del { port } => {
@@ -319,12 +328,15 @@ fn port_body(action: AddDel, port: &str, direction: Dir, vlan: Option<Value>) ->
 /// `add_vlantag ID PCP`, `del_vlantag` or nothing → the `vlan` object.
 pub fn vlan(words: &[String]) -> Result<Value, Failure> {
     let number = |word: &str, key: &str| {
-        word.parse::<u32>().map_err(|_| Failure::usage(format!("add_vlantag: {key} {word:?} is not a number")))
+        word.parse::<u32>()
+            .map_err(|_| Failure::usage(format!("add_vlantag: {key} {word:?} is not a number")))
     };
     match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => Ok(json!({})),
         ["del_vlantag"] => Ok(json!({"operation": "del"})),
-        ["add_vlantag", id, pcp] => Ok(json!({"operation": "add", "id": number(id, "id")?, "pcp": number(pcp, "pcp")?})),
+        ["add_vlantag", id, pcp] => {
+            Ok(json!({"operation": "add", "id": number(id, "id")?, "pcp": number(pcp, "pcp")?}))
+        }
         other => Err(Failure::usage(format!(
             "port: {:?}: give `add_vlantag ID PCP` or `del_vlantag`",
             other.join(" ")
@@ -359,7 +371,8 @@ fn vf(id: i64, action: &VfAction, v1: &str) -> Result<Call, Failure> {
                     ));
                 }
             };
-            let mut body = json!({"action": add_del(*action), "type": kind, "mac_address": mac, "port": port});
+            let mut body =
+                json!({"action": add_del(*action), "type": kind, "mac_address": mac, "port": port});
             if let Some(vid) = vid {
                 body["vlan"] = vid.parse::<u64>().map_or_else(|_| json!(vid), |n| json!(n));
             }
@@ -381,7 +394,12 @@ fn component_stop(owner: &str, p: &str, name: &str) -> Result<Call, Failure> {
 }
 
 fn component_port(owner: &str, p: &str, name: &str, body: Value) -> Result<Call, Failure> {
-    let what = format!("{owner}: {} {} {} {name}", body["action"].as_str().unwrap_or_default(), body["port"].as_str().unwrap_or_default(), body["dir"].as_str().unwrap_or_default());
+    let what = format!(
+        "{owner}: {} {} {} {name}",
+        body["action"].as_str().unwrap_or_default(),
+        body["port"].as_str().unwrap_or_default(),
+        body["dir"].as_str().unwrap_or_default()
+    );
     done(Method::PUT, format!("{}/ports", component_path(p, name)), Some(body), what)
 }
 
@@ -393,7 +411,9 @@ fn mirror(id: i64, action: &MirrorAction, v1: &str) -> Result<Call, Failure> {
         MirrorAction::Component { action: MirrorComponent::Start { name, core } } => {
             component_start(&owner, &p, name, *core, "mirror")
         }
-        MirrorAction::Component { action: MirrorComponent::Stop { name } } => component_stop(&owner, &p, name),
+        MirrorAction::Component { action: MirrorComponent::Stop { name } } => {
+            component_stop(&owner, &p, name)
+        }
         MirrorAction::Port { action, port, dir: direction, name } => {
             component_port(&owner, &p, name, port_body(*action, port, *direction, None))
         }
@@ -406,12 +426,18 @@ fn pcap(id: i64, action: &PcapAction, v1: &str) -> Result<Call, Failure> {
     let owner = format!("pcap {id}");
     match action {
         PcapAction::Status => call(Request::get(p), View::Pcap),
-        PcapAction::Start => {
-            done(Method::PUT, format!("{p}/capture"), Some(start_stop(StartStop::Start)), format!("{owner}: capture started"))
-        }
-        PcapAction::Stop => {
-            done(Method::PUT, format!("{p}/capture"), Some(start_stop(StartStop::Stop)), format!("{owner}: capture stopped"))
-        }
+        PcapAction::Start => done(
+            Method::PUT,
+            format!("{p}/capture"),
+            Some(start_stop(StartStop::Start)),
+            format!("{owner}: capture started"),
+        ),
+        PcapAction::Stop => done(
+            Method::PUT,
+            format!("{p}/capture"),
+            Some(start_stop(StartStop::Stop)),
+            format!("{owner}: capture stopped"),
+        ),
         PcapAction::Exit => done(Method::DELETE, p, None, format!("{owner}: exit sent")),
     }
 }
@@ -425,10 +451,71 @@ fn raw(method: &str, path: &str, data: Option<&str>) -> Result<Call, Failure> {
     let mut request = Request::new(method, path);
     request.body = match data {
         Some(file) if file.starts_with('@') => Some(
-            std::fs::read_to_string(&file[1..]).map_err(|e| Failure::local(format!("{}: {e}", &file[1..])))?,
+            std::fs::read_to_string(&file[1..])
+                .map_err(|e| Failure::local(format!("{}: {e}", &file[1..])))?,
         ),
         Some(body) => Some(body.to_owned()),
         None => None,
     };
     call(request, View::Raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flow_rules_in_testpmd_words() {
+        let rule = flow_rule(&words(
+            "group 1 priority 2 transfer ingress pattern eth dst is 11:22:33:44:55:66 / vlan vid is 100 / end \
+             actions queue index 1 / of_pop_vlan / end",
+        ))
+        .unwrap();
+        assert_eq!(
+            rule.to_string(),
+            r#"{"group":1,"priority":2,"transfer":true,"direction":"ingress","pattern":["eth dst is 11:22:33:44:55:66","vlan vid is 100"],"actions":["queue index 1","of_pop_vlan"]}"#
+        );
+        let bad = |text: &str| flow_rule(&words(text)).unwrap_err().message;
+        assert_eq!(bad("pattern eth / end"), "flow rule: unexpected \"pattern\"; give ingress or egress");
+        assert_eq!(bad("group x ingress"), "flow rule: group needs a number");
+        assert_eq!(bad("egress pattern eth / end"), "flow rule: actions missing");
+        assert_eq!(
+            bad("egress pattern eth / end actions drop / end more"),
+            "flow rule: unexpected \"more\" after the actions"
+        );
+    }
+
+    #[test]
+    fn launch_options_split_at_the_double_dash() {
+        let body =
+            launch_body("nfv", 3, &words("-l 1,2 --no-pci --proc-type secondary -- -n 3 --vhost-client"))
+                .unwrap();
+        assert_eq!(
+            body.to_string(),
+            r#"{"client_id":3,"proc_name":"spp_nfv","eal":{"-l":"1,2","--no-pci":null,"--proc-type":"secondary"},"app":{"-n":"3","--vhost-client":null}}"#
+        );
+        assert_eq!(launch_body("spp_vf", 2, &[]).unwrap()["app"], json!({}));
+        assert_eq!(
+            launch_body("nfv", 3, &words("1,2")).unwrap_err().message,
+            "launch: \"1,2\" is not an option (they start with -)"
+        );
+    }
+
+    #[test]
+    fn vlan_words_and_paths_behind_a_gateway() {
+        assert_eq!(vlan(&[]).unwrap(), json!({}));
+        assert_eq!(vlan(&words("del_vlantag")).unwrap(), json!({"operation": "del"}));
+        assert_eq!(
+            vlan(&words("add_vlantag 101 3")).unwrap(),
+            json!({"operation": "add", "id": 101, "pcp": 3})
+        );
+        assert_eq!(vlan(&words("add_vlantag 101")).unwrap_err().code, crate::client::exit::Code::Usage);
+        assert_eq!(base(Some("compute-1")), "/v1/hosts/compute-1");
+        assert_eq!(base(Some("a b/c")), "/v1/hosts/a%20b%2Fc");
+        assert_eq!(base(None), "/v1");
+    }
 }

@@ -13,7 +13,9 @@ pub fn render(view: &View, value: &Value) -> (String, Option<Failure>) {
     match view {
         View::Hosts => (hosts(value), None),
         View::Processes => (rows(&["TYPE", "CLIENT-ID"], items(value), &["type", "client-id"]), None),
-        View::ClusterProcesses => fanout(value, "processes", &["HOST", "TYPE", "CLIENT-ID"], &["host", "type", "client-id"]),
+        View::ClusterProcesses => {
+            fanout(value, "processes", &["HOST", "TYPE", "CLIENT-ID"], &["host", "type", "client-id"])
+        }
         View::CpuUsage => (rows(&CPU_HEAD[1..], items(value), &CPU_KEYS[1..]), None),
         View::ClusterCpuUsage => fanout(value, "cpu_usage", &CPU_HEAD, &CPU_KEYS),
         View::CpuLayout => (cpu_layout(value), None),
@@ -23,6 +25,7 @@ pub fn render(view: &View, value: &Value) -> (String, Option<Failure>) {
         View::Nfv => (nfv(value), None),
         View::Vf | View::Mirror => (vf(value), None),
         View::Pcap => (pcap(value), None),
+        View::Apply => crate::client::plan::summary(value),
         View::Raw | View::Done(_) => (format!("{value}\n"), None),
     }
 }
@@ -72,7 +75,8 @@ fn fanout(value: &Value, key: &str, head: &[&str], keys: &[&str]) -> (String, Op
     text.push('\n');
     text.push_str(&rows(&["FAILED-HOST", "ERROR"], errors, &["host", "error"]));
     let names: Vec<String> = errors.iter().map(|e| cell(e.get("host"))).collect();
-    let failure = Failure::new(Code::Partial, format!("{} of the hosts failed: {}", names.len(), names.join(", ")));
+    let failure =
+        Failure::new(Code::Partial, format!("{} of the hosts failed: {}", names.len(), names.join(", ")));
     (text, Some(failure))
 }
 
@@ -80,7 +84,11 @@ fn cpu_layout(value: &Value) -> String {
     let mut rows = vec![vec!["SOCKET".to_owned(), "CORE".to_owned(), "LCORES".to_owned()]];
     for socket in items(value) {
         for core in items(&socket["cores"]) {
-            rows.push(vec![cell(socket.get("socket_id")), cell(core.get("core_id")), cell(core.get("lcores"))]);
+            rows.push(vec![
+                cell(socket.get("socket_id")),
+                cell(core.get("core_id")),
+                cell(core.get("lcores")),
+            ]);
         }
     }
     table::render(&rows)
@@ -138,7 +146,10 @@ fn nfv(value: &Value) -> String {
 fn primary(value: &Value) -> String {
     let mut out = Lines(String::new());
     out.line(0, "lcores:");
-    out.line(1, format!("[{}]", items(&value["lcores"]).iter().map(|l| cell(Some(l))).collect::<Vec<_>>().join(", ")));
+    out.line(
+        1,
+        format!("[{}]", items(&value["lcores"]).iter().map(|l| cell(Some(l))).collect::<Vec<_>>().join(", ")),
+    );
     if let Some(forwarder) = value.get("forwarder") {
         out.line(0, "forwarder:");
         out.line(1, format!("status: {}", cell(forwarder.get("status"))));
@@ -185,8 +196,10 @@ fn flow_list(value: &Value) -> String {
         for rule in items(&port["flow"]) {
             let attr = &rule["attr"];
             let flag = |key: &str, letter: char| if attr[key].as_u64() == Some(1) { letter } else { '-' };
-            let patterns: Vec<String> = items(&rule["patterns"]).iter().map(|p| cell(p.get("type")).to_uppercase()).collect();
-            let actions: Vec<String> = items(&rule["actions"]).iter().map(|a| cell(a.get("type")).to_uppercase()).collect();
+            let patterns: Vec<String> =
+                items(&rule["patterns"]).iter().map(|p| cell(p.get("type")).to_uppercase()).collect();
+            let actions: Vec<String> =
+                items(&rule["actions"]).iter().map(|a| cell(a.get("type")).to_uppercase()).collect();
             rows.push(vec![
                 format!("phy:{}", cell(port.get("id"))),
                 cell(rule.get("rule_id")),
@@ -235,7 +248,10 @@ fn vf(value: &Value) -> String {
     out.line(0, "components:");
     for component in components {
         let name = cell(component.get("name"));
-        out.line(1, format!("core:{} '{name}' (type: {})", cell(component.get("core")), cell(component.get("type"))));
+        out.line(
+            1,
+            format!("core:{} '{name}' (type: {})", cell(component.get("core")), cell(component.get("type"))),
+        );
         for (key, dir) in [("rx_port", "rx"), ("tx_port", "tx")] {
             for port in items(&component[key]) {
                 out.line(2, format!("{dir}: {}{}", cell(port.get("port")), vlan_text(&port["vlan"])));
@@ -245,7 +261,15 @@ fn vf(value: &Value) -> String {
     if let Some(table) = value.get("classifier_table") {
         out.line(0, "classifier_table:");
         for entry in items(table) {
-            out.line(1, format!("{} {}, {}", cell(entry.get("type")), cell(entry.get("value")), cell(entry.get("port"))));
+            out.line(
+                1,
+                format!(
+                    "{} {}, {}",
+                    cell(entry.get("type")),
+                    cell(entry.get("value")),
+                    cell(entry.get("port"))
+                ),
+            );
         }
     }
     out.0

@@ -77,9 +77,11 @@ impl Cluster {
         std::fs::write(pki.path("hs.secret"), SECRET).expect("write secret");
         let (mut agents, mut sims) = (Vec::new(), Vec::new());
         for name in ["h1", "h2"] {
-            let agent =
-                TestAgent::start_with(spp_ctl::agent::AgentConfig { host_name: name.into(), ..test_config() })
-                    .await;
+            let agent = TestAgent::start_with(spp_ctl::agent::AgentConfig {
+                host_name: name.into(),
+                ..test_config()
+            })
+            .await;
             sims.push(agent.attach_all().await);
             agents.push(agent);
         }
