@@ -6,24 +6,15 @@ mod common;
 
 use axum::body::Bytes;
 use common::client::{Cluster, token};
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::{BodyExt, Full};
 
 /// The body of `GET url` as an independent client gets it.
 async fn fetch(cluster: &Cluster, path: &str) -> (u16, Vec<u8>) {
-    let files = spp_ctl::tls::ClientTlsFiles { ca: Some(cluster.pki.ca()), ..Default::default() };
-    let config = (*spp_ctl::tls::client_config(&files).expect("client TLS")).clone();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = common::certs::https_client(&cluster.pki, None);
     let admin = std::fs::read_to_string(&cluster.token_file).expect("token");
     let request = axum::http::Request::get(format!("{}{path}", cluster.server()))
         .header("authorization", format!("Bearer {admin}"))
-        .body(Empty::new())
+        .body(Full::new(Bytes::new()))
         .expect("request");
     let response = client.request(request).await.expect("answer");
     let status = response.status().as_u16();
