@@ -244,3 +244,41 @@ async fn exit_codes_say_who_failed() {
     let usage = direct.spp(&["nfv", "one"]).await;
     assert_eq!(usage.code, 2, "{usage:?}");
 }
+
+#[tokio::test]
+async fn an_agent_that_wants_a_client_certificate() {
+    let pki = common::certs::Pki::new();
+    pki.server("agent");
+    pki.client("alice");
+    let agent = TestAgent::start_with(spp_ctl::agent::AgentConfig {
+        tls: Some(spp_ctl::tls::ServerTlsFiles::new(
+            pki.path("agent.pem"),
+            pki.path("agent.key"),
+            Some(pki.ca()),
+        )),
+        ..common::test_config()
+    })
+    .await;
+    let _sims = agent.attach_all().await;
+    let server = format!("https://localhost:{}", agent.addrs.api.port());
+    let ca = pki.ca().display().to_string();
+    let env = [("SPP_CTL_SERVER", server.as_str()), ("SPP_CTL_CACERT", ca.as_str())];
+    let without = spp(pki.dir.path(), &env, &["get", "processes"]).await;
+    assert_eq!(without.code, 5, "{without:?}");
+    assert_eq!(
+        without.stderr,
+        format!(
+            "spp-ctl: {server}: TLS: the server requires a client certificate: give --client-cert and --client-key\n"
+        )
+    );
+    let (cert, key) =
+        (pki.path("alice.pem").display().to_string(), pki.path("alice.key").display().to_string());
+    let with =
+        spp(pki.dir.path(), &env, &["get", "processes", "--client-cert", &cert, "--client-key", &key]).await;
+    assert!(with.assert_ok().starts_with("TYPE     CLIENT-ID\nprimary\n"), "{with:?}");
+    // Plain HTTP to a TLS port says what is wrong.
+    let plain = format!("http://{}", agent.addrs.api);
+    let mixed = spp(pki.dir.path(), &[("SPP_CTL_SERVER", &plain)], &["get", "processes"]).await;
+    assert_eq!(mixed.code, 5, "{mixed:?}");
+    assert!(mixed.stderr.ends_with(" (is it an https server?)\n"), "{mixed:?}");
+}

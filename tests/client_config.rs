@@ -75,6 +75,12 @@ async fn contexts_and_the_precedence_of_flags_environment_and_file() {
     gateway_env.push(("SPP_CTL_CONTEXT", "local"));
     assert_eq!(who_answers(c, &gateway_env, &["-H", "h1"]).await, 1, "env server over context");
 
+    // The context's default host belongs to its server: another server drops it.
+    let env = c.env();
+    let server_only = [("SPP_CTL_SERVER", env[0].1.as_str()), ("SPP_CTL_CACERT", env[1].1.as_str())];
+    let run = spp(c.pki.dir.path(), &server_only, &["--context", "gw", "nfv", "1"]).await;
+    assert_eq!(run.code, 3, "no host: the gateway's 404 for /v1/nfvs/1: {run:?}");
+
     let home = c.pki.dir.path();
     let missing = spp(home, &[], &["--context", "nope", "get", "processes"]).await;
     assert_eq!(

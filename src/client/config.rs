@@ -119,7 +119,8 @@ pub fn resolve(args: &ClientArgs) -> Result<Target, Failure> {
     };
     Ok(Target {
         server: args.server.clone().or(context.server).unwrap_or_else(|| DEFAULT_SERVER.to_owned()),
-        host: args.host.clone().or(context.host),
+        // The context's host belongs to the context's server.
+        host: args.host.clone().or(if args.server.is_none() { context.host } else { None }),
         output: args.output.unwrap_or(Output::Table),
         cacert: args.cacert.clone().or(context.cacert),
         client_cert: args.client_cert.clone().or(context.client_cert),

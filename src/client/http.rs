@@ -156,11 +156,18 @@ fn connection_error(error: &(dyn std::error::Error + 'static)) -> String {
     while let Some(cause) = current {
         match rustls_error(cause) {
             Some(rustls::Error::Other(sentence)) => return format!("TLS: {sentence}"),
+            Some(rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired)) => {
+                return "TLS: the server requires a client certificate: give --client-cert and --client-key"
+                    .to_owned();
+            }
             Some(other) => return format!("TLS handshake failed: {other}"),
             None => {}
         }
         innermost = cause.to_string();
         current = cause.source();
+    }
+    if innermost.contains("invalid HTTP version") {
+        innermost.push_str(" (is it an https server?)");
     }
     innermost
 }
