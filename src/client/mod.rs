@@ -89,7 +89,7 @@ fn label(target: &Target) -> &str {
 
 /// Prints a successful answer in the chosen format; an error answer becomes the failure
 /// with the server's one line.
-pub fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure> {
+fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure> {
     if !(200..300).contains(&answer.status) {
         let text = answer.text();
         let line = text.lines().next().unwrap_or_default();
