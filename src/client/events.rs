@@ -9,6 +9,7 @@ use crate::client::exit::Failure;
 use crate::client::http::{Request, Transport};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use std::io::Write;
 use std::time::Duration;
 
 /// One event of the stream.
@@ -155,9 +156,14 @@ pub async fn follow(target: &Target, transport: &Transport, args: &EventsArgs) -
                 if event.id.is_some() {
                     last_id = event.id.clone();
                 }
-                match target.output {
-                    Output::Json => println!("{}", json_line(&event)),
-                    _ => println!("{}", human_line(&event, target.host.as_deref())),
+                let line = match target.output {
+                    Output::Json => json_line(&event),
+                    _ => human_line(&event, target.host.as_deref()),
+                };
+                // A reader that went away (`| head -3`) ends the command quietly.
+                let mut out = std::io::stdout().lock();
+                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                    return Ok(());
                 }
             }
         }
