@@ -151,6 +151,12 @@ async fn an_unknown_process_is_the_agents_line_with_the_host_and_exit_3() {
     let run = cluster.spp(&[], &["-H", "h1", "nfv", "9", "status"]).await;
     assert_eq!((run.code, run.stdout.as_str()), (3, ""), "{run:?}");
     assert_eq!(run.stderr, "spp-ctl: h1: sec_id 9 not found. (404)\n");
+    let no_host = cluster.spp(&[], &["nfv", "1"]).await;
+    assert_eq!(no_host.code, 3, "{no_host:?}");
+    assert!(
+        no_host.stderr.ends_with(" (404): select a host with -H HOST (or -A for every host)\n"),
+        "{no_host:?}"
+    );
     let unknown = cluster.spp(&[], &["-H", "nowhere", "get", "processes"]).await;
     assert_eq!(unknown.code, 3, "{unknown:?}");
     assert!(

@@ -93,9 +93,15 @@ fn show(target: &Target, view: &View, answer: &Answer) -> Result<(), Failure> {
     if !(200..300).contains(&answer.status) {
         let text = answer.text();
         let line = text.lines().next().unwrap_or_default();
+        // A gateway asked for an agent route without a host names its routes.
+        let hint = if target.host.is_none() && line.contains("/v1/hosts/{host}/...") {
+            ": select a host with -H HOST (or -A for every host)"
+        } else {
+            ""
+        };
         return Err(Failure::for_status(
             answer.status,
-            format!("{}: {line} ({})", label(target), answer.status),
+            format!("{}: {line} ({}){hint}", label(target), answer.status),
         ));
     }
     let value = if answer.is_json() { serde_json::from_slice(&answer.body).ok() } else { None };
