@@ -6,24 +6,39 @@
 
 use crate::defaults;
 use crate::logging::LogFormat;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "spp-ctl",
     version,
-    about = "Controller of SPP (Soft Patch Panel): REST API v1 agent and simulator"
+    about = "Controller of SPP (Soft Patch Panel): REST API v1 agent, gateway, simulator and client"
 )]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Without a subcommand: run the agent (options as for `spp-ctl agent`).
     #[command(flatten)]
     pub agent: AgentArgs,
+    /// Target of the client commands (global: before or after the command).
+    #[command(flatten)]
+    pub client: crate::client::args::ClientArgs,
 }
 
 impl Cli {
+    /// Parses the command line; exits with clap's usage error (2) when agent flags come
+    /// with a command or client options with a server role.
+    pub fn parse_checked() -> Cli {
+        let mut command = Cli::command();
+        let matches = command.get_matches_mut();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        let client = matches!(cli.command, Some(Command::Client(_)));
+        if let Err(message) = crate::client::args::check_roles(&matches, &command, client) {
+            command.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
+        cli
+    }
+
     /// The log format chosen for the role that runs (text for `token`).
     pub fn log_format(&self) -> LogFormat {
         match &self.command {
@@ -31,7 +46,7 @@ impl Cli {
             Some(Command::Agent(args)) => args.log.log_format,
             Some(Command::Gateway(args)) => args.log.log_format,
             Some(Command::Sim(args)) => args.log.log_format,
-            Some(Command::Token(_)) => LogFormat::Text,
+            Some(Command::Token(_) | Command::Client(_)) => LogFormat::Text,
         }
     }
 }
@@ -46,6 +61,8 @@ pub enum Command {
     Sim(crate::sim::SimArgs),
     /// Print a signed JWT for the gateway (or an agent with auth on).
     Token(crate::token::TokenArgs),
+    #[command(flatten)]
+    Client(crate::client::args::ClientCommand),
 }
 
 #[derive(Debug, Clone, Args)]

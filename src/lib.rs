@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod defaults;
 pub mod echo;
 pub mod file_watch;

@@ -1,7 +1,7 @@
 //! Entry point: flags → logging → role.
 
 use anyhow::{Context, anyhow};
-use clap::Parser;
+use clap::CommandFactory;
 use spp_ctl::agent::{self, AgentConfig, Listeners};
 use spp_ctl::cli::{AgentArgs, Cli, Command, GatewayArgs};
 use spp_ctl::gateway::{self, GatewayConfig};
@@ -11,9 +11,12 @@ use std::process::ExitCode;
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let format = cli.log_format();
     spp_ctl::tls::install_crypto_provider();
+    if let Some(Command::Client(command)) = cli.command {
+        return spp_ctl::client::main(cli.client, command, Cli::command());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(format, anyhow!(e).context("cannot start the async runtime")),
@@ -34,6 +37,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(args) => run_agent(*args).await,
         Command::Gateway(args) => run_gateway(args).await,
         Command::Token(args) => spp_ctl::token::run(&args),
+        Command::Client(_) => Err(anyhow!("client commands run before the runtime starts")),
         Command::Sim(args) => {
             logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
             sim::run(args, shutdown::on_signals()).await

@@ -4,38 +4,17 @@
 mod common;
 
 use axum::body::Bytes;
-use common::certs::{Pki, jwt_key};
+use common::certs::{HttpsClient, Pki, https_client, jwt_key};
 use common::gateway::{TestGateway, with_auth};
 use common::{TestAgent, eventually, test_config};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use spp_ctl::proc_type::ProcType;
-use spp_ctl::tls::{ClientTlsFiles, ServerTlsFiles};
+use spp_ctl::tls::ServerTlsFiles;
 use std::path::Path;
 
 const ISS: &str = "https://idp.test";
 const AUD: &str = "spp";
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-fn https_client(pki: &Pki, client_cert: Option<&str>) -> HttpsClient {
-    let files = ClientTlsFiles {
-        ca: Some(pki.ca()),
-        client_cert: client_cert.map(|n| pki.path(&format!("{n}.pem"))),
-        client_key: client_cert.map(|n| pki.path(&format!("{n}.key"))),
-    };
-    let config = (*spp_ctl::tls::client_config(&files).expect("client TLS")).clone();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new()).build(connector)
-}
-
-/// Status, challenge and body of one request with a bearer token.
 async fn call(client: &HttpsClient, method: &str, url: &str, token: &str, body: &str) -> Seen {
     let request = axum::http::Request::builder()
         .method(method)

@@ -89,3 +89,25 @@ pub fn jwt_key(dir: &Path, name: &str, alg: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&public, key.public_key_pem()).expect("write public key");
     (private, public)
 }
+
+/// A hyper client over rustls trusting `pki`'s CA, with the client certificate
+/// `<client_cert>.pem` when given.
+pub type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<axum::body::Bytes>,
+>;
+
+pub fn https_client(pki: &Pki, client_cert: Option<&str>) -> HttpsClient {
+    let files = spp_ctl::tls::ClientTlsFiles {
+        ca: Some(pki.ca()),
+        client_cert: client_cert.map(|n| pki.path(&format!("{n}.pem"))),
+        client_key: client_cert.map(|n| pki.path(&format!("{n}.key"))),
+    };
+    let config = (*spp_ctl::tls::client_config(&files).expect("client TLS")).clone();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod certs;
+pub mod client;
 pub mod gateway;
 pub mod jwt;
 pub mod prometheus;
