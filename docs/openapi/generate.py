@@ -194,6 +194,9 @@ def agent():
     def exit_op(summary, tag, proc, params=None):
         o = write_op(summary, tag, proc, params)
         o["description"] = "An EOF or timeout after `exit` still counts as success (204)."
+        # The process is gone afterwards: later calls for it answer 404 (.ci/schemathesis.sh
+        # fuzzes these operations last).
+        o["x-spp-terminates"] = True
         return o
 
     def secondary(tag, proc, schema):
