@@ -2,7 +2,7 @@
 """Writes agent.json and gateway.json (OpenAPI 3.1) next to this file.
 
 The JSON files are what the binary serves (include_str!); edit this generator, run it,
-and commit both. `.ci/openapi-check.sh` fails when the committed files differ from its output.
+then reference.py (docs/api-reference.md), and commit all three. `.ci/openapi-check.sh` fails when the committed files differ from its output.
 Sources: shared spec rest-api-v1.md and gateway.md, the routers in src/agent/api and
 src/gateway/routes.rs.
 """
