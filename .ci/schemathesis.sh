@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Schema-driven fuzzing (issue 11): schemathesis runs every operation of docs/openapi/agent.json
-# against a real agent with simulated processes, and every operation of gateway.json against
-# a real gateway (TLS with certificates made here, JWT with a token minted here) in front of
-# two such agents and one that is down. Checks: no server error, status codes, content types,
-# headers and bodies as documented. Zero failures, or this script fails.
+# against a real agent with simulated processes and against one whose processes answer garbage
+# or nothing, and every operation of gateway.json against a real gateway (TLS with certificates
+# made here, JWT with a token minted here) in front of those agents and a host that is down.
+# Checks: no server error, status codes, content types, headers and bodies as documented.
+# Zero failures, or this script fails. Only streaming operations are left out (see
+# schemathesis_runs.py); the exit operations run last.
 # From the repository: bash .ci/schemathesis.sh [BINARY] (default target/debug/spp-ctl, built
-# first). Needs schemathesis (pip), openssl, curl. ST_MAX_EXAMPLES, ST_SEED and ST_CHECKS
-# override the settings below.
+# first). Needs schemathesis (pip), openssl, curl. ST_MAX_EXAMPLES, ST_FAULT_EXAMPLES, ST_SEED
+# and ST_CHECKS override the settings below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Cases per operation and phase: the whole script takes about a minute on 2 cores.
+# Cases per operation and phase (fewer where processes time out): the whole script takes
+# two to three minutes on 2 cores.
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-25}
+FAULT_EXAMPLES=${ST_FAULT_EXAMPLES:-10}
 # A fixed seed keeps CI reproducible; set ST_SEED to explore other inputs.
 SEED=${ST_SEED:-20261203}
 
@@ -64,8 +68,8 @@ parameters = { "path.port_id" = { dictionary = "phy", probability = 0.8 }, "path
 EOF
 cat "$tmp/checks.toml" - >"$tmp/st-gateway.toml" <<'EOF'
 [dictionaries]
-host = { values = ["compute-1", "compute-2", "compute-3"] }
-hosts = { values = ["compute-1", "compute-1,compute-2", "compute-2,compute-3"] }
+host = { values = ["compute-1", "compute-2", "compute-3", "compute-4"] }
+hosts = { values = ["compute-1", "compute-1,compute-2", "compute-2,compute-3", "compute-4"] }
 agent-path = { values = ["processes", "cpu_usage", "primary/status", "primary/ports",
   "primary/patches", "nfvs/1", "nfvs/1/ports", "nfvs/1/patches", "nfvs/1/forward", "vfs/2",
   "vfs/2/components", "mirrors/3", "pcaps/4", "pcaps/4/capture", "nothing"] }
@@ -115,7 +119,8 @@ start_agent() {
 
 total=0
 summary=()
-# fuzz LABEL CONFIG DOC URL [schemathesis options]: one run; prints its output and case count.
+# [examples=N] fuzz LABEL CONFIG DOC URL [schemathesis options]: one run; prints its output
+# and case count.
 fuzz() {
   local label=$1 config=$2 doc=$3 url=$4
   shift 4
@@ -123,7 +128,7 @@ fuzz() {
   # One worker: with more, hypothesis's lambda descriptions race in CPython 3.11's ast
   # ("AST constructor recursion depth mismatch"), an error of the tool, not of the API.
   schemathesis --config-file "$tmp/st-$config.toml" --no-color run "$doc" --url "$url" \
-    --checks "$checks" --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 1 \
+    --checks "$checks" --max-examples "${examples:-$MAX_EXAMPLES}" --seed "$SEED" --workers 1 \
     --generation-database none --request-timeout 20 "$@" >"$out" 2>&1 || rc=$?
   cat "$out"
   local cases
@@ -148,7 +153,23 @@ echo "processes after fuzzing: $(curl -sS "$agent_url/v1/processes")"
 # Last: the exit operations end the simulated processes for good (their 404s are declared).
 fuzz agent-exit agent "$tmp/agent.json" "$agent_url" --include-by '/x-st-run == "exit"'
 
-echo "== gateway (TLS, JWT) in front of two agents and a host that is down"
+echo "== agent with faulty processes: garbage replies (502), no replies (504)"
+# A timeout closes the connection and the process reconnects a second later: 404 meanwhile.
+"$bin" agent -b 127.0.0.1 -p 0 -s 0 -a 0 --command-timeout 100ms --host-name compute-4 \
+  2>>"$tmp/faults.log" &
+pids+=($!)
+faults_url=http://$(listening_on "$tmp/faults.log" api)
+sim=(-p "$(listening_on "$tmp/faults.log" primary | cut -d: -f2)")
+sim+=(-s "$(listening_on "$tmp/faults.log" secondary | cut -d: -f2)")
+"$bin" sim "${sim[@]}" --primary --nfv 1 --vf 2 --garbage 2>>"$tmp/sim-garbage.log" &
+pids+=($!)
+"$bin" sim "${sim[@]}" --mirror 3 --pcap 4 --no-reply 2>>"$tmp/sim-silent.log" &
+pids+=($!)
+wait_for '"pcap", "client-id": 4' "$faults_url/v1/processes"
+examples=$FAULT_EXAMPLES fuzz agent-faults agent "$tmp/agent.json" "$faults_url" \
+  --include-by '/x-st-run == "main"'
+
+echo "== gateway (TLS, JWT) in front of two agents, the faulty one and a host that is down"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ci-ca \
   -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
@@ -186,6 +207,9 @@ url = "$url2"
 [[agents]]
 host = "compute-3"
 url = "http://127.0.0.1:$down"
+[[agents]]
+host = "compute-4"
+url = "$faults_url"
 [timeouts]
 connect = "1s"
 request = "5s"
