@@ -70,9 +70,8 @@ cat "$tmp/checks.toml" - >"$tmp/st-gateway.toml" <<'EOF'
 [dictionaries]
 host = { values = ["compute-1", "compute-2", "compute-3", "compute-4"] }
 hosts = { values = ["compute-1", "compute-1,compute-2", "compute-2,compute-3", "compute-4"] }
-agent-path = { values = ["processes", "cpu_usage", "primary/status", "primary/ports",
-  "primary/patches", "nfvs/1", "nfvs/1/ports", "nfvs/1/patches", "nfvs/1/forward", "vfs/2",
-  "vfs/2/components", "mirrors/3", "pcaps/4", "pcaps/4/capture", "nothing"] }
+# One path segment: schemathesis never puts a `/` into a path parameter.
+agent-path = { values = ["processes", "cpu_usage", "cpu_layout", "nothing"] }
 
 [[operations]]
 include-path-regex = "^/v1/(hosts|cluster)/"

@@ -118,14 +118,22 @@ SECURITY_SCHEMES = {
     }
 }
 
+def challenged(response, error):
+    """`response` with the RFC 6750 `WWW-Authenticate` header the auth layer always sets."""
+    header = {"description": f"`Bearer realm=\"spp-ctl\"`, then {error}", "required": True,
+              "schema": {"type": "string", "pattern": "^Bearer realm=\"spp-ctl\""}}
+    return {**response, "headers": {"WWW-Authenticate": header}}
+
+
 UNAUTHORIZED = text_response(
     "Missing, malformed, expired or otherwise invalid bearer token (when authentication is on)",
     "missing bearer token", "malformed token: expected \"Bearer <token>\"", "token expired",
     "token signature does not verify")
-FORBIDDEN_READ = text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
-                               "token does not allow host compute-2")
-FORBIDDEN_WRITE = text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
-                                "token does not allow host compute-2")
+UNAUTHORIZED = challenged(UNAUTHORIZED, "`error=\"invalid_token\"` unless no token was sent")
+FORBIDDEN_READ = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
+                                          "token does not allow host compute-2"), "`error=\"insufficient_scope\"`")
+FORBIDDEN_WRITE = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
+                                           "token does not allow host compute-2"), "`error=\"insufficient_scope\"`")
 PLAIN_OK = {"description": "Plain text", "content": {"text/plain": {"schema": TEXT}}}
 METRICS = {"description": "Prometheus text exposition format",
            "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": TEXT}}}

@@ -183,15 +183,17 @@ def operation(d, path, method, op):
     out += ["| status | content type | meaning | body or texts |", "|---|---|---|---|"]
     for status, resp in op["responses"].items():
         content = resp.get("content", {})
+        meaning = resp["description"] + "".join(f"; header {code(name)}: {h.get('description', '')}"
+                                                for name, h in resp.get("headers", {}).items())
         if not content:
-            out.append(f"| {status} | — | {cell(resp['description'])} | none |")
+            out.append(f"| {status} | — | {cell(meaning)} | none |")
         for media, c in content.items():
             examples = [e["value"] for e in c.get("examples", {}).values()]
             if examples:
                 what = "<br>".join(code(e) for e in examples)
             else:
                 what = d.type_of(c.get("schema", {}))
-            out.append(f"| {status} | {code(media)} | {cell(resp['description'])} | {what} |")
+            out.append(f"| {status} | {code(media)} | {cell(meaning)} | {what} |")
     out.append("")
     return out
 
