@@ -362,10 +362,12 @@ def agent():
                 "action": enum("add", "del"), "type": enum("mac", "vlan"), "port": ref("VfUid"),
                 "mac_address": {"type": "string",
                                 "pattern": "^(default|[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5})$"},
-                "vlan": {"oneOf": [vlan_id, {"type": "string", "pattern": "^[0-9]+$"}],
-                         "description": "Required when `type` is `vlan`: 0…4095, integer or digit string"}}),
+                "vlan": {"description": "Required when `type` is `vlan`: 0…4095, an integer or a string of "
+                                        "at most 10 decimal digits; ignored when `type` is `mac`"}}),
             "if": {"properties": {"type": {"const": "vlan"}}, "required": ["type"]},
-            "then": {"required": ["vlan"]},
+            "then": {"required": ["vlan"], "properties": {"vlan": {"oneOf": [
+                vlan_id, {"type": "string", "maxLength": 10,
+                          "pattern": "^0*([0-9]{1,3}|40[0-8][0-9]|409[0-5])$"}]}}},
         },
         "LaunchOptions": {"type": "object", "additionalProperties": {
             "oneOf": [{"type": "string", "pattern": PRINTABLE},

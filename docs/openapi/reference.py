@@ -114,7 +114,8 @@ class Doc:
         need = ", ".join(code(n) for n in then.get("required", []))
         text = f"when {' and '.join(parts)}: {need} required"
         for name, sub in then.get("properties", {}).items():
-            text += f", {code(name)} is {self.type_of(sub)}"
+            rules = self.rules(sub)
+            text += f", {code(name)} is {self.type_of(sub)}" + (f" ({'; '.join(rules)})" if rules else "")
         return text
 
     def fields(self, schema, prefix=""):
