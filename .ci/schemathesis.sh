@@ -36,47 +36,37 @@ trap cleanup EXIT
 #
 # Random ids and host names nearly always answer 404, so most cases draw path parameters from
 # what is running (probability 0.8), letting bodies reach live simulated processes and agents.
-cat >"$tmp/checks.toml" <<'EOF'
-[checks.not_a_server_error]
-expected-statuses = ["2xx", "3xx", "4xx", "502", "503", "504"]
-EOF
-cat "$tmp/checks.toml" - >"$tmp/st-agent.toml" <<'EOF'
-[dictionaries]
-nfv = { values = [1] }
-vf = { values = [2] }
-mirror = { values = [3] }
-pcap = { values = [4] }
-phy = { values = [0, 1] }
-rule = { values = [0, 1] }
-component = { values = ["fwd0", "cls0", "mir0"] }
 
-[[operations]]
-include-path-regex = "^/v1/nfvs/"
-parameters = { "path.id" = { dictionary = "nfv", probability = 0.8 } }
-[[operations]]
-include-path-regex = "^/v1/vfs/"
-parameters = { "path.id" = { dictionary = "vf", probability = 0.8 }, "path.name" = { dictionary = "component", probability = 0.8 } }
-[[operations]]
-include-path-regex = "^/v1/mirrors/"
-parameters = { "path.id" = { dictionary = "mirror", probability = 0.8 }, "path.name" = { dictionary = "component", probability = 0.8 } }
-[[operations]]
-include-path-regex = "^/v1/pcaps/"
-parameters = { "path.id" = { dictionary = "pcap", probability = 0.8 } }
-[[operations]]
-include-path-regex = "^/v1/primary/flow_rules?/"
-parameters = { "path.port_id" = { dictionary = "phy", probability = 0.8 }, "path.rule_id" = { dictionary = "rule", probability = 0.8 } }
-EOF
-cat "$tmp/checks.toml" - >"$tmp/st-gateway.toml" <<'EOF'
-[dictionaries]
-host = { values = ["compute-1", "compute-2", "compute-3", "compute-4"] }
-hosts = { values = ["compute-1", "compute-1,compute-2", "compute-2,compute-3", "compute-4"] }
-# One path segment: schemathesis never puts a `/` into a path parameter.
-agent-path = { values = ["processes", "cpu_usage", "cpu_layout", "nothing"] }
-
-[[operations]]
-include-path-regex = "^/v1/(hosts|cluster)/"
-parameters = { "path.host" = { dictionary = "host", probability = 0.8 }, "path.rest" = { dictionary = "agent-path", probability = 0.8 }, "query.hosts" = { dictionary = "hosts", probability = 0.5 } }
-EOF
+# draw PATH_REGEX LOCATION.NAME=DICTIONARY...: a schemathesis.toml [[operations]] entry.
+draw() {
+  local regex=$1 binding entries=()
+  shift
+  for binding in "$@"; do
+    entries+=("\"${binding%%=*}\" = { dictionary = \"${binding#*=}\", probability = 0.8 }")
+  done
+  printf '[[operations]]\ninclude-path-regex = "%s"\nparameters = { %s }\n' "$regex" \
+    "$(IFS=,; echo "${entries[*]}")"
+}
+checks_toml='[checks.not_a_server_error]
+expected-statuses = ["2xx", "3xx", "4xx", "502", "503", "504"]'
+{
+  printf '%s\n[dictionaries]\n' "$checks_toml"
+  printf '%s = { values = [%s] }\n' nfv 1 vf 2 mirror 3 pcap 4 phy '0, 1' rule '0, 1' \
+    component '"fwd0", "cls0", "mir0"'
+  draw '^/v1/nfvs/' path.id=nfv
+  draw '^/v1/vfs/' path.id=vf path.name=component
+  draw '^/v1/mirrors/' path.id=mirror path.name=component
+  draw '^/v1/pcaps/' path.id=pcap
+  draw '^/v1/primary/flow_rules?/' path.port_id=phy path.rule_id=rule
+} >"$tmp/st-agent.toml"
+{
+  printf '%s\n[dictionaries]\n' "$checks_toml"
+  printf '%s = { values = [%s] }\n' host '"compute-1", "compute-2", "compute-3", "compute-4"' \
+    hosts '"compute-1", "compute-1,compute-2", "compute-2,compute-3", "compute-4"'
+  # One path segment: schemathesis never puts a `/` into a path parameter.
+  printf '%s = { values = [%s] }\n' agent-path '"processes", "cpu_usage", "cpu_layout", "nothing"'
+  draw '^/v1/(hosts|cluster)/' path.host=host path.rest=agent-path query.hosts=hosts
+} >"$tmp/st-gateway.toml"
 checks=${ST_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}
 
 # listening_on LOG KEY: the address a process logged it listens on (it binds port 0).
@@ -169,15 +159,9 @@ examples=$FAULT_EXAMPLES fuzz agent-faults agent "$tmp/agent.json" "$faults_url"
   --include-by '/x-st-run == "main"'
 
 echo "== gateway (TLS, JWT) in front of two agents, the faulty one and a host that is down"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ci-ca \
-  -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-  -keyout "$tmp/gateway.key" -out "$tmp/gateway.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tmp/san.ext"
-openssl x509 -req -in "$tmp/gateway.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
-  -days 1 -extfile "$tmp/san.ext" -out "$tmp/gateway.pem" 2>/dev/null
-openssl rand -hex 32 >"$tmp/jwt.secret"
-token=$("$bin" token --key "$tmp/jwt.secret" --alg HS256 --kid ci --sub schemathesis \
+# A CA, the gateway's certificate and an ES256 key pair for the tokens, made for this run.
+certs/make-dev-certs.sh "$tmp/certs" >/dev/null
+token=$("$bin" token --key "$tmp/certs/jwt.key" --kid ci --sub schemathesis \
   --scope "spp:read spp:write" --ttl 1h)
 
 start_agent compute-1
@@ -189,14 +173,14 @@ down=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 cat >"$tmp/gateway.toml" <<EOF
 listen = "127.0.0.1:0"
 [tls]
-cert = "$tmp/gateway.pem"
-key = "$tmp/gateway.key"
+cert = "$tmp/certs/gateway.pem"
+key = "$tmp/certs/gateway.key"
 [auth]
 mode = "jwt"
 [[auth.keys]]
 kid = "ci"
-alg = "HS256"
-secret_file = "$tmp/jwt.secret"
+alg = "ES256"
+public_key_file = "$tmp/certs/jwt.pub"
 [[agents]]
 host = "compute-1"
 url = "$url1"
@@ -221,11 +205,11 @@ EOF
 pids+=($!)
 gw_url=https://$(listening_on "$tmp/gateway.log" addr)
 auth=(-H "Authorization: Bearer $token")
-wait_for '"host": "compute-2", "url": "[^"]*", "state": "up"' --cacert "$tmp/ca.pem" "${auth[@]}" \
+wait_for '"host": "compute-2", "url": "[^"]*", "state": "up"' --cacert "$tmp/certs/ca.pem" "${auth[@]}" \
   "$gw_url/v1/hosts"
-wait_for '"host": "compute-3", "url": "[^"]*", "state": "down"' --cacert "$tmp/ca.pem" "${auth[@]}" \
+wait_for '"host": "compute-3", "url": "[^"]*", "state": "down"' --cacert "$tmp/certs/ca.pem" "${auth[@]}" \
   "$gw_url/v1/hosts"
-fuzz gateway gateway "$tmp/gateway.json" "$gw_url" --include-by '/x-st-run == "main"' --tls-verify "$tmp/ca.pem" "${auth[@]}"
+fuzz gateway gateway "$tmp/gateway.json" "$gw_url" --include-by '/x-st-run == "main"' --tls-verify "$tmp/certs/ca.pem" "${auth[@]}"
 
 printf '%s\n' "${summary[@]}"
 echo "schemathesis: $total cases, 0 failures, $((SECONDS - started)) s"
