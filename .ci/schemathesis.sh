@@ -116,9 +116,10 @@ fuzz() {
   local out=$tmp/$label.out started=$SECONDS rc=0
   # One worker: with more, hypothesis's lambda descriptions race in CPython 3.11's ast
   # ("AST constructor recursion depth mismatch"), an error of the tool, not of the API.
-  schemathesis --config-file "$tmp/st-$config.toml" --no-color run "$doc" --url "$url" \
-    --checks "$checks" --max-examples "${examples:-$MAX_EXAMPLES}" --seed "$SEED" --workers 1 \
-    --generation-database none --request-timeout 20 "$@" >"$out" 2>&1 || rc=$?
+  # From $tmp: schemathesis keeps a crash cache (.schemathesis/) in its working directory.
+  (cd "$tmp" && schemathesis --config-file "$tmp/st-$config.toml" --no-color run "$doc" \
+    --url "$url" --checks "$checks" --max-examples "${examples:-$MAX_EXAMPLES}" --seed "$SEED" \
+    --workers 1 --generation-database none --request-timeout 20 "$@") >"$out" 2>&1 || rc=$?
   cat "$out"
   local cases
   cases=$(grep -oE '^ *[0-9]+ generated' "$out" | grep -oE '[0-9]+' || echo 0)

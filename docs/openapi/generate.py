@@ -2,7 +2,8 @@
 """Writes agent.json and gateway.json (OpenAPI 3.1) next to this file.
 
 The JSON files are what the binary serves (include_str!); edit this generator, run it,
-then reference.py (docs/api-reference.md), and commit all three. `.ci/openapi-check.sh` fails when the committed files differ from its output.
+then reference.py (docs/api-reference.md), and commit all three. `.ci/openapi-check.sh`
+fails when the committed files differ from their output.
 Sources: shared spec rest-api-v1.md and gateway.md, the routers in src/agent/api and
 src/gateway/routes.rs.
 """
@@ -118,6 +119,7 @@ SECURITY_SCHEMES = {
     }
 }
 
+
 def challenged(response, error):
     """`response` with the RFC 6750 `WWW-Authenticate` header the auth layer always sets."""
     header = {"description": f"`Bearer realm=\"spp-ctl\"`, then {error}", "required": True,
@@ -125,11 +127,10 @@ def challenged(response, error):
     return {**response, "headers": {"WWW-Authenticate": header}}
 
 
-UNAUTHORIZED = text_response(
+UNAUTHORIZED = challenged(text_response(
     "Missing, malformed, expired or otherwise invalid bearer token (when authentication is on)",
     "missing bearer token", "malformed token: expected \"Bearer <token>\"", "token expired",
-    "token signature does not verify")
-UNAUTHORIZED = challenged(UNAUTHORIZED, "`error=\"invalid_token\"` unless no token was sent")
+    "token signature does not verify"), "`error=\"invalid_token\"` unless no token was sent")
 FORBIDDEN_READ = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
                                           "token does not allow host compute-2"), "`error=\"insufficient_scope\"`")
 FORBIDDEN_WRITE = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
