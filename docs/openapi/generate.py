@@ -2,7 +2,8 @@
 """Writes agent.json and gateway.json (OpenAPI 3.1) next to this file.
 
 The JSON files are what the binary serves (include_str!); edit this generator, run it,
-and commit both. `.ci/openapi-check.sh` fails when the committed files differ from its output.
+then reference.py (docs/api-reference.md), and commit all three. `.ci/openapi-check.sh`
+fails when the committed files differ from their output.
 Sources: shared spec rest-api-v1.md and gateway.md, the routers in src/agent/api and
 src/gateway/routes.rs.
 """
@@ -33,6 +34,8 @@ ALL_TYPES = ["phy", "ring", "vhost", "pcap", "nullpmd", "tap", "memif", "pipe"]
 U32 = {"type": "integer", "minimum": 0, "maximum": 4294967295}
 TEXT = {"type": "string"}
 INT_ARRAY = {"type": "array", "items": {"type": "integer"}}
+PRINTABLE = "^[ -~]*$"
+FLOW_U32 = {**U32, "description": "Written without a fraction or exponent (`1.0` is refused)"}
 
 
 def ref(name):
@@ -116,14 +119,22 @@ SECURITY_SCHEMES = {
     }
 }
 
-UNAUTHORIZED = text_response(
+
+def challenged(response, error):
+    """`response` with the RFC 6750 `WWW-Authenticate` header the auth layer always sets."""
+    header = {"description": f"`Bearer realm=\"spp-ctl\"`, then {error}", "required": True,
+              "schema": {"type": "string", "pattern": "^Bearer realm=\"spp-ctl\""}}
+    return {**response, "headers": {"WWW-Authenticate": header}}
+
+
+UNAUTHORIZED = challenged(text_response(
     "Missing, malformed, expired or otherwise invalid bearer token (when authentication is on)",
     "missing bearer token", "malformed token: expected \"Bearer <token>\"", "token expired",
-    "token signature does not verify")
-FORBIDDEN_READ = text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
-                               "token does not allow host compute-2")
-FORBIDDEN_WRITE = text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
-                                "token does not allow host compute-2")
+    "token signature does not verify"), "`error=\"invalid_token\"` unless no token was sent")
+FORBIDDEN_READ = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:read needed",
+                                          "token does not allow host compute-2"), "`error=\"insufficient_scope\"`")
+FORBIDDEN_WRITE = challenged(text_response("The token lacks the scope or host", "insufficient scope: spp:write needed",
+                                           "token does not allow host compute-2"), "`error=\"insufficient_scope\"`")
 PLAIN_OK = {"description": "Plain text", "content": {"text/plain": {"schema": TEXT}}}
 METRICS = {"description": "Prometheus text exposition format",
            "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": TEXT}}}
@@ -194,6 +205,9 @@ def agent():
     def exit_op(summary, tag, proc, params=None):
         o = write_op(summary, tag, proc, params)
         o["description"] = "An EOF or timeout after `exit` still counts as success (204)."
+        # The process is gone afterwards: later calls for it answer 404 (.ci/schemathesis.sh
+        # fuzzes these operations last).
+        o["x-spp-terminates"] = True
         return o
 
     def secondary(tag, proc, schema):
@@ -205,7 +219,8 @@ def agent():
 
     ID = param("id", {"type": "integer"}, description="Client id (decimal; `-?[0-9]+`, `01` is 1)")
     NAME_P = param("name", ref("ComponentName"), description="Component name (percent-decoded)")
-    PORT_ID = param("port_id", {"type": "integer", "minimum": 0}, description="phy port id")
+    PORT_ID = param("port_id", {"type": "integer", "minimum": 0, "maximum": 65535},
+                    description="phy port id (an ethdev port id: 0…65535)")
     RULE_ID = param("rule_id", U32, description="Flow rule id")
 
     action_start_stop = obj(["action"], {"action": enum("start", "stop")})
@@ -242,10 +257,13 @@ def agent():
             errors=["key(action) required.", "invalid key(action): go."])},
         "/v1/primary/ports": {"put": write_op(
             "Add or delete a primary port", "primary", "primary",
-            schema=obj(["action", "port"], {
+            schema={**obj(["action", "port"], {
                 "action": enum("add", "del"), "port": ref("PrimaryUid"),
-                "rx": {**ref("RingUid"), "description": "Required for `add` of a pipe"},
-                "tx": {**ref("RingUid"), "description": "Required for `add` of a pipe"}}),
+                "rx": {"description": "Ring UID; required for `add` of a pipe, ignored otherwise"},
+                "tx": {"description": "Ring UID; required for `add` of a pipe, ignored otherwise"}}),
+                "if": {"properties": {"action": {"const": "add"}, "port": {"pattern": "^pipe:"}},
+                       "required": ["action", "port"]},
+                "then": {"required": ["rx", "tx"], "properties": {"rx": ref("RingUid"), "tx": ref("RingUid")}}},
             errors=["key(port) required.", "invalid key(port): phy:0.", "key(rx) required.",
                     "command error: add ring:9 failed"])},
         "/v1/primary/patches": {
@@ -345,28 +363,40 @@ def agent():
                 "action": enum("add", "del"), "type": enum("mac", "vlan"), "port": ref("VfUid"),
                 "mac_address": {"type": "string",
                                 "pattern": "^(default|[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5})$"},
-                "vlan": {"oneOf": [vlan_id, {"type": "string", "pattern": "^[0-9]+$"}],
-                         "description": "Required when `type` is `vlan`: 0…4095, integer or digit string"}}),
+                "vlan": {"description": "Required when `type` is `vlan`: 0…4095, an integer or a string of "
+                                        "at most 10 decimal digits; ignored when `type` is `mac`"}}),
             "if": {"properties": {"type": {"const": "vlan"}}, "required": ["type"]},
-            "then": {"required": ["vlan"]},
+            "then": {"required": ["vlan"], "properties": {"vlan": {"oneOf": [
+                vlan_id, {"type": "string", "maxLength": 10,
+                          "pattern": "^0*([0-9]{1,3}|40[0-8][0-9]|409[0-5])$"}]}}},
         },
         "LaunchOptions": {"type": "object", "additionalProperties": {
-            "type": ["string", "integer", "null"],
-            "description": "Printable ASCII; `null` or `\"\"` for a flag"}},
+            "oneOf": [{"type": "string", "pattern": PRINTABLE},
+                      {"type": "integer", "minimum": -2**63, "maximum": 2**64 - 1}, {"type": "null"}],
+            "description": "Printable ASCII; `null` or `\"\"` for a flag"},
+            "propertyNames": {"pattern": PRINTABLE},
+            "description": "Option name → value, emitted in the fixed order of rest-api-v1 §4.9 (other "
+                           "names are ignored); the whole command must stay within 47 tokens"},
         "LaunchRequest": obj(["client_id", "proc_name", "eal", "app"], {
             "client_id": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 1023},
-                                    {"type": "string", "pattern": "^[0-9]+$"}]},
+                                    {"type": "string", "maxLength": 10,
+                                     "pattern": "^0*([0-9]{1,3}|10[01][0-9]|102[0-3])$"}],
+                          "description": "0…1023, an integer or a string of at most 10 decimal digits"},
             "proc_name": enum("spp_nfv", "spp_vf", "spp_mirror", "spp_pcap"),
             "eal": {**ref("LaunchOptions"),
-                    "description": "EAL options; one of `-c`, `-l`, `--lcores` and `--proc-type` required"},
+                    "description": "EAL options; one of `-c`, `-l`, `--lcores` and `--proc-type` required",
+                    "required": ["--proc-type"],
+                    "anyOf": [{"required": ["-c"]}, {"required": ["-l"]}, {"required": ["--lcores"]}]},
             "app": ref("LaunchOptions")},
             example={"client_id": 5, "proc_name": "spp_nfv",
                      "eal": {"-l": "1,2", "--proc-type": "secondary", "-m": 512, "--no-pci": None},
                      "app": {"-s": "127.0.0.1:6666", "-n": 5, "--vhost-client": ""}}),
         "FlowRequest": obj(["rule"], {"rule": obj(["direction", "pattern", "actions"], {
-            "group": U32, "priority": U32, "direction": enum("ingress", "egress"),
+            "group": FLOW_U32, "priority": FLOW_U32, "direction": enum("ingress", "egress"),
             "transfer": {"type": "boolean"},
-            "pattern": {"type": "array", "items": TEXT}, "actions": {"type": "array", "items": TEXT}})},
+            "pattern": {"type": "array", "items": {"type": "string", "pattern": PRINTABLE}},
+            "actions": {"type": "array", "items": {"type": "string", "pattern": PRINTABLE}}},
+            description="The command built from it must stay within 47 tokens")},
             example={"rule": {"group": 0, "priority": 0, "direction": "ingress", "transfer": True,
                               "pattern": ["eth dst is 11:22:33:44:55:66 type mask 0xffff"],
                               "actions": ["queue index 1"]}}),
