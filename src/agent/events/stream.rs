@@ -64,12 +64,15 @@ impl EventBody {
             opening.extend_from_slice(event);
         }
         let period = subscription.keep_alive;
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        // After a stall, one comment, not a burst of the missed ones.
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         EventBody {
             opening: Some(Bytes::from(opening)),
             queue: subscription.queue,
             closed: Box::pin(subscription.closed.cancelled_owned()),
             cut: subscription.cut,
-            keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
+            keep_alive,
             done: false,
         }
     }
