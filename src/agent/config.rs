@@ -43,6 +43,8 @@ pub struct AgentConfig {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// The `--auth-config` file, reread when it changes.
     pub auth_file: Option<std::path::PathBuf>,
+    /// Sizes and keep-alive period of `GET /v1/events` (`--event-buffer`).
+    pub events: crate::agent::events::HubSettings,
 }
 
 impl Default for AgentConfig {
@@ -66,6 +68,7 @@ impl Default for AgentConfig {
             auth: None,
             metrics_addr: None,
             auth_file: None,
+            events: crate::agent::events::HubSettings::default(),
         }
     }
 }
@@ -107,6 +110,10 @@ impl AgentConfig {
                 .map(|raw| raw.parse().map_err(|e| format!("--metrics-addr {raw:?}: {e}")))
                 .transpose()?,
             auth_file: args.auth_config.clone(),
+            events: crate::agent::events::HubSettings {
+                buffer: positive("event-buffer", args.event_buffer)?,
+                ..defaults.events
+            },
         })
     }
 }
@@ -147,4 +154,32 @@ fn system_host_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty()).then(|| name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        agent: crate::cli::AgentArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<AgentConfig, String> {
+        let flags = Flags::try_parse_from(std::iter::once("agent").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        AgentConfig::from_args(&flags.agent)
+    }
+
+    #[test]
+    fn the_event_buffer_is_a_positive_count() {
+        assert_eq!(config(&[]).map(|c| c.events.buffer), Ok(1024));
+        assert_eq!(config(&["--event-buffer", "16"]).map(|c| c.events.buffer), Ok(16));
+        assert_eq!(
+            config(&["--event-buffer", "0"]).err().as_deref(),
+            Some("--event-buffer must be at least 1")
+        );
+    }
 }

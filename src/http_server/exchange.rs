@@ -4,9 +4,9 @@
 //! close announced with `Connection: close` when skipping is not worth it (RFC 9112
 //! §9.6): either way the client's next request does not meet a closed socket.
 
-use super::Peer;
-use super::connections::Activity;
+use super::connections::{Activity, Busy};
 use super::trace;
+use super::{CUT_GRACE, CutOff, Peer};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Version, header};
@@ -49,14 +49,14 @@ where
     pub(super) async fn serve(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
         let span = trace::request_span(request.method());
         let started = (!span.is_disabled()).then(Instant::now);
-        let response = self.answer(request).instrument(span.clone()).await;
-        let status = response.as_ref().map_or(0, |r| r.status().as_u16());
-        trace::finish(&span, status, started);
-        response
+        let activity = self.activity.clone();
+        let busy = activity.begin();
+        let response = self.answer(request).instrument(span.clone()).await?;
+        trace::finish(&span, response.status().as_u16(), started);
+        Ok(streamed(response, busy, &activity))
     }
 
     async fn answer(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
-        let _busy = self.activity.begin();
         let (mut parts, incoming) = request.into_parts();
         if crate::audit::is_mutating(&parts.method) {
             parts.extensions.insert(Peer(self.peer));
@@ -85,6 +85,31 @@ where
         let response = answer.await?;
         Ok(framing.finish(response, leftover).await)
     }
+}
+
+/// A response of unknown length (a stream) keeps its request in flight until its body
+/// ends, so that neither the idle timeout nor a full server closes the connection under
+/// it. A known length is written at once.
+fn streamed(mut response: Response, busy: Busy, activity: &Activity) -> Response {
+    if response.body().size_hint().exact().is_some() {
+        return response;
+    }
+    if let Some(CutOff(cut)) = response.extensions_mut().remove::<CutOff>() {
+        let abort = activity.abort_token().clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = abort.cancelled() => {}
+                _ = async { cut.cancelled().await; tokio::time::sleep(CUT_GRACE).await } => abort.cancel(),
+            }
+        });
+    }
+    // The closure owns `busy`: it goes when hyper drops the body, at its end or the close.
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _in_flight = &busy;
+            frame
+        }))
+    })
 }
 
 /// What a request body left behind when the app let go of it.

@@ -6,6 +6,7 @@ use crate::agent::api::body::{self, Fields};
 use crate::agent::api::path::Num;
 use crate::agent::command::Command;
 use crate::agent::error::ApiError;
+use crate::agent::events::command;
 use crate::agent::process::{ProcessHandle, Reply};
 use crate::proc_type::ProcType;
 use axum::body::Body;
@@ -34,7 +35,22 @@ impl AppState {
     }
 }
 
-/// Sends `command`; transport failures become 503/504/502.
+/// Sends `command`; transport failures become 503/504/502. Every command of the API goes
+/// through here or `exit`: a dry run ends here, with everything validated.
 pub async fn send(handle: &ProcessHandle, command: Command) -> Result<Reply, ApiError> {
-    Ok(handle.call(command).await?)
+    if command::intercept(handle, command.text()) {
+        return Err(ApiError::DryRun);
+    }
+    let result = handle.call(command).await;
+    command::note_result(&result);
+    Ok(result?)
+}
+
+/// Sends `exit` (see `ProcessHandle::exit`), unless this is a dry run.
+pub async fn exit(handle: &ProcessHandle) -> Result<(), ApiError> {
+    if command::intercept(handle, "exit") {
+        return Err(ApiError::DryRun);
+    }
+    handle.exit().await;
+    Ok(())
 }
