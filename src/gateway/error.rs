@@ -22,8 +22,22 @@ pub enum GatewayError {
     PayloadTooLarge,
     #[error("invalid request body: {0}")]
     BrokenBody(String),
+    #[error("invalid Idempotency-Key: expected 1 to 128 visible ASCII characters")]
+    BadIdempotencyKey,
+    #[error("Idempotency-Key reused with a different request")]
+    IdempotencyMismatch,
+    #[error("request with this Idempotency-Key is in progress")]
+    IdempotencyInProgress,
+    #[error("too many requests with an Idempotency-Key in progress")]
+    IdempotencyFull,
+    #[error("invalid plan: {0}")]
+    BadPlan(String),
+    #[error("the token allows none of the selected hosts")]
+    NoAllowedHost,
+    #[error("{0}")]
+    Internal(String),
     #[error(
-        "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage)"
+        "Not found: {0} (routes: /v1/hosts, /v1/hosts/{{host}}, /v1/hosts/{{host}}/..., /v1/cluster/processes, /v1/cluster/cpu_usage, /v1/cluster/events, /v1/cluster/apply)"
     )]
     NoRoute(String),
 }
@@ -31,7 +45,15 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BadHostName(_) | GatewayError::BrokenBody(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadHostName(_)
+            | GatewayError::BrokenBody(_)
+            | GatewayError::BadIdempotencyKey
+            | GatewayError::BadPlan(_) => StatusCode::BAD_REQUEST,
+            GatewayError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            GatewayError::IdempotencyInProgress => StatusCode::CONFLICT,
+            GatewayError::IdempotencyFull => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoAllowedHost => StatusCode::FORBIDDEN,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { source, .. } => source.status(),

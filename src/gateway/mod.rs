@@ -11,6 +11,7 @@ pub mod health;
 pub mod host_path;
 pub mod hosts;
 pub mod http1;
+pub mod idempotency;
 pub mod pool;
 pub mod proxy;
 pub mod reload;
@@ -38,6 +39,8 @@ pub struct Gateway {
     pub hosts: Hosts,
     pub clients: upstream::Clients,
     pub metrics: GatewayMetrics,
+    /// `Idempotency-Key` records of this replica.
+    pub idempotency: Arc<idempotency::Store>,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
     pub draining: CancellationToken,
     /// The listener's TLS configuration, reloadable.
@@ -82,6 +85,10 @@ pub async fn start(
         clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
         hosts: Hosts::default(),
         metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
+        idempotency: Arc::new(idempotency::Store::new(
+            config.idempotency_ttl,
+            config.idempotency_max_entries,
+        )),
         draining: shutdown.clone(),
         tls,
         verifier,
