@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,9 +112,7 @@ impl Store {
 
     /// What identifies a request beside its key: a repeat must match it.
     pub fn fingerprint(&self, method: &Method, target: &str, body: &[u8]) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        (method.as_str(), target, body).hash(&mut hasher);
-        hasher.finish()
+        self.hasher.hash_one((method.as_str(), target, body))
     }
 
     /// Records the start of a request, or says why it must not run.
