@@ -2,6 +2,7 @@
 //! views, health checks, hot reload and metrics. It keeps no state that must survive a
 //! restart, so any number of replicas can run side by side.
 
+pub mod apply;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod host_path;
 pub mod hosts;
 pub mod http1;
 pub mod idempotency;
+pub mod plan;
 pub mod pool;
 pub mod proxy;
 pub mod reload;

@@ -178,7 +178,7 @@ fn target(rest: &str, query: Option<&str>) -> String {
     target
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }

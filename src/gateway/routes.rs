@@ -5,14 +5,14 @@ use crate::auth::Principal;
 use crate::echo::echo;
 use crate::gateway::error::GatewayError;
 use crate::gateway::guard::RequestHost;
-use crate::gateway::{Gateway, fanout, guard, health, proxy};
+use crate::gateway::{Gateway, apply, fanout, guard, health, proxy};
 use crate::metrics;
 use crate::pyjson;
 use axum::Router;
 use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -48,6 +48,7 @@ pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
         .route("/v1/hosts/{host}", get(host_get))
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
+        .route("/v1/cluster/apply", post(apply::cluster_apply))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
     let router = api.merge(probes()).merge(crate::openapi::gateway()).fallback(no_route);
     let router = if with_metrics { router.merge(metrics_router()) } else { router };
