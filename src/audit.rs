@@ -35,6 +35,11 @@ impl Note {
     }
 }
 
+/// In a response's extensions: the request was a dry run (`?dry_run=true`), nothing was
+/// changed; the audit event says so.
+#[derive(Clone, Copy, Debug)]
+pub struct DryRun;
+
 pub fn is_mutating(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD)
 }
@@ -73,6 +78,7 @@ impl Pending {
             status = response.status().as_u16(),
             duration_ms = self.started.elapsed().as_millis() as u64,
             client = self.client,
+            dry_run = response.extensions().get::<DryRun>().map(|_| true),
             "mutating request"
         );
     }

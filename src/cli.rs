@@ -96,6 +96,9 @@ pub struct AgentArgs {
     /// Commands that may wait for one process; more get 503.
     #[arg(long, env = "SPP_CTL_QUEUE_DEPTH", default_value_t = 64)]
     pub queue_depth: usize,
+    /// Events kept for clients reconnecting to `GET /v1/events` with `Last-Event-ID`.
+    #[arg(long, env = "SPP_CTL_EVENT_BUFFER", default_value_t = 1024)]
+    pub event_buffer: usize,
     /// Reply frame size of spp_primary/spp_nfv (32768; 2048 for SPP before 2020).
     #[arg(long, env = "SPP_CTL_FRAME_SIZE", default_value_t = 32768)]
     pub frame_size: usize,

@@ -59,6 +59,15 @@ pub fn worker_index() -> Option<usize> {
     WORKER.get()
 }
 
+/// In the extensions of a streamed response: once the token is cancelled (the app gave
+/// up on a client that does not read), the connection is dropped after `CUT_GRACE`, even
+/// if the client never reads what is left.
+#[derive(Clone, Debug)]
+pub struct CutOff(pub CancellationToken);
+
+/// Time a cut-off stream's client has to read its last bytes.
+pub const CUT_GRACE: Duration = Duration::from_secs(1);
+
 /// Who is calling: the peer address, in the extensions of requests other than GET and
 /// HEAD (the audit log names it). Reads go without: inserting an extension allocates, on
 /// every request.
@@ -272,8 +281,12 @@ async fn connection<I, S>(
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
+    let abort = activity.abort_token().clone();
+    // Also ends the waits of `CutOff`s on this connection.
+    let _abort_on_return = abort.clone().drop_guard();
     let result = tokio::select! {
         result = conn.as_mut() => result,
+        _ = abort.cancelled() => Ok(()),
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             conn.await

@@ -8,6 +8,7 @@
 //! reconnects by itself.
 
 use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
+use crate::agent::events::kind::Detach;
 use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply};
 use crate::agent::registry::Registry;
 use crate::metrics::AgentMetrics;
@@ -52,7 +53,8 @@ where
     let close = CancellationToken::new();
     let generation = registry.next_generation();
     let timeouts = (settings.command_timeout, settings.exit_timeout);
-    let handle = ProcessHandle::new(conn.name, generation, tx, close.clone(), timeouts);
+    let handle =
+        ProcessHandle::new((conn.name, conn.peer.as_str().into()), generation, tx, close.clone(), timeouts);
     let replaced = registry.register(handle);
     let span = info_span!("spp", proc = %conn.name, peer = %conn.peer, generation);
     let framed = conn.decoder.frame_size().is_some();
@@ -105,6 +107,16 @@ enum Failure {
     Timeout,
 }
 
+impl Failure {
+    fn detach(&self) -> Detach {
+        match self {
+            Failure::Eof => Detach::Eof,
+            Failure::Timeout => Detach::Deadline,
+            Failure::Io(_) | Failure::Frame(_) | Failure::BadReply(_) => Detach::IoError,
+        }
+    }
+}
+
 enum Event {
     Close,
     Job(Option<Job>),
@@ -114,14 +126,15 @@ enum Event {
 impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
     async fn run(mut self) {
         info!("process connected");
-        let reason = self.serve().await;
-        self.registry.deregister(self.name, self.generation);
+        let (reason, detach) = self.serve().await;
+        // A no-op when a failed command deregistered it already, or a successor replaced it.
+        self.registry.deregister(self.name, self.generation, detach);
         self.metrics.connection(self.name.ty.as_str(), "disconnect");
         info!(reason, "process disconnected");
     }
 
     /// Serves jobs until the connection must end; returns why.
-    async fn serve(&mut self) -> String {
+    async fn serve(&mut self) -> (String, Detach) {
         loop {
             let event = tokio::select! {
                 biased;
@@ -130,8 +143,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
                 read = self.stream.read_buf(&mut self.buf) => Event::Read(read),
             };
             let failure = match event {
-                Event::Close => return "closed by the agent".to_owned(),
-                Event::Job(None) => return "no handle left".to_owned(),
+                // Replaced, or dropped after an unusable reply.
+                Event::Close => return ("closed by the agent".to_owned(), Detach::IoError),
+                Event::Job(None) => return ("no handle left".to_owned(), Detach::IoError),
                 Event::Job(Some(job)) => match self.run_job(job).await {
                     Some(reason) => return reason,
                     None => continue,
@@ -143,12 +157,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
                 },
                 Event::Read(Err(e)) => Failure::Io(e),
             };
-            return failure.to_string();
+            return (failure.to_string(), failure.detach());
         }
     }
 
     /// Runs one command; returns a reason when the connection must end.
-    async fn run_job(&mut self, job: Job) -> Option<String> {
+    async fn run_job(&mut self, job: Job) -> Option<(String, Detach)> {
         if job.reply.is_closed() {
             debug!(command = %job.command, "caller gone before sending; skipped");
             return None;
@@ -159,17 +173,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             Err(_) => Err(Failure::Timeout),
         };
         self.record(&job.command, &result, started.elapsed());
+        let exit = || ("exit".to_owned(), Detach::Exit);
         let (answer, end) = match result {
-            Ok(reply) if job.is_exit => (Ok(reply), Some("exit".to_owned())),
-            Ok(reply) => (Ok(reply), self.trailing_bytes()),
+            Ok(reply) if job.is_exit => (Ok(reply), Some(exit())),
+            Ok(reply) => (Ok(reply), self.trailing_bytes().map(|reason| (reason, Detach::IoError))),
             Err(failure) => {
                 warn!(command = %job.command, error = %failure, "command failed");
-                let end = if job.is_exit { "exit".to_owned() } else { failure.to_string() };
+                let end = if job.is_exit { exit() } else { (failure.to_string(), failure.detach()) };
                 (self.error_for(&failure, job.deadline), Some(end))
             }
         };
-        if end.is_some() {
-            self.registry.deregister(self.name, self.generation);
+        if let Some((_, detach)) = &end {
+            self.registry.deregister(self.name, self.generation, *detach);
         }
         let _ = job.reply.send(answer);
         end

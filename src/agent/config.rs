@@ -42,6 +42,8 @@ pub struct AgentConfig {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// The `--auth-config` file, reread when it changes.
     pub auth_file: Option<std::path::PathBuf>,
+    /// Sizes and keep-alive period of `GET /v1/events` (`--event-buffer`).
+    pub events: crate::agent::events::HubSettings,
 }
 
 impl Default for AgentConfig {
@@ -65,6 +67,7 @@ impl Default for AgentConfig {
             auth: None,
             metrics_addr: None,
             auth_file: None,
+            events: crate::agent::events::HubSettings::default(),
         }
     }
 }
@@ -106,6 +109,10 @@ impl AgentConfig {
                 .map(|raw| raw.parse().map_err(|e| format!("--metrics-addr {raw:?}: {e}")))
                 .transpose()?,
             auth_file: args.auth_config.clone(),
+            events: crate::agent::events::HubSettings {
+                buffer: positive("event-buffer", args.event_buffer)?,
+                ..defaults.events
+            },
         })
     }
 }

@@ -36,6 +36,17 @@ pub enum ApiError {
     Process(#[from] ProcessError),
     #[error("Internal Server Error")]
     Internal,
+    /// A query parameter that is not valid: the whole one-line body.
+    #[error("{0}")]
+    BadQuery(String),
+    /// `GET /v1/processes?wait_for=`: the processes still missing at the timeout.
+    #[error("timed out waiting for {0}")]
+    WaitTimedOut(String),
+    #[error("the agent is shutting down")]
+    ShuttingDown,
+    /// Not an error: a dry run stops where the command would be sent (204, no body).
+    #[error("")]
+    DryRun,
 }
 
 impl ApiError {
@@ -44,7 +55,8 @@ impl ApiError {
             ApiError::KeyRequired(_)
             | ApiError::InvalidKey { .. }
             | ApiError::NotJson
-            | ApiError::Command(_) => StatusCode::BAD_REQUEST,
+            | ApiError::Command(_)
+            | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::SecondaryNotFound(_) | ApiError::PrimaryNotFound | ApiError::RouteNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -52,6 +64,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Process(e) => e.status(),
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::WaitTimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DryRun => StatusCode::NO_CONTENT,
         }
     }
 
@@ -71,6 +86,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::DryRun = self {
+            return StatusCode::NO_CONTENT.into_response();
+        }
         let mut response = (self.status(), self.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));

@@ -9,6 +9,7 @@ pub mod api;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod http_metrics;
 pub mod listener;
 pub mod process;
@@ -81,7 +82,7 @@ pub async fn start(
             .await
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
     );
-    let registry = Registry::default();
+    let registry = Registry::with_events(events::EventHub::new(config.events.clone()));
     let metrics = Arc::new(AgentMetrics::new().map_err(std::io::Error::other)?);
     if let Some(tls) = &security.tls {
         metrics.tls_cert_expiry.set(tls.not_after().unwrap_or(0));
@@ -129,6 +130,13 @@ pub async fn start(
     let stop = CancellationToken::new();
     tasks.spawn(crate::shutdown::drain_then_stop(shutdown.clone(), drain_period, stop.clone()));
     let shutdown = stop;
+    let hub = registry.events().clone();
+    let streams_end = shutdown.clone();
+    // Open streams would hold the HTTP drain for the whole grace period.
+    tasks.spawn(async move {
+        streams_end.cancelled().await;
+        hub.close()
+    });
     tasks.spawn(listener::serve_primary(listeners.primary, ports.clone(), shutdown.clone()));
     tasks.spawn(listener::serve_secondary(listeners.secondary, ports, shutdown.clone()));
     if let Some(listener) = listeners.metrics {

@@ -7,6 +7,7 @@
 use crate::proc_type::ProcName;
 use axum::http::StatusCode;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -57,6 +58,8 @@ pub(crate) struct Job {
 pub struct ProcessHandle {
     name: ProcName,
     generation: u64,
+    /// The process's address (`ip:port`), as events report it.
+    peer: Arc<str>,
     jobs: mpsc::Sender<Job>,
     /// Cancelling closes the connection; the actor then deregisters itself.
     close: CancellationToken,
@@ -66,13 +69,21 @@ pub struct ProcessHandle {
 
 impl ProcessHandle {
     pub(crate) fn new(
-        name: ProcName,
+        (name, peer): (ProcName, Arc<str>),
         generation: u64,
         jobs: mpsc::Sender<Job>,
         close: CancellationToken,
         timeouts: (Duration, Duration),
     ) -> Self {
-        ProcessHandle { name, generation, jobs, close, command_timeout: timeouts.0, exit_timeout: timeouts.1 }
+        ProcessHandle {
+            name,
+            generation,
+            peer,
+            jobs,
+            close,
+            command_timeout: timeouts.0,
+            exit_timeout: timeouts.1,
+        }
     }
 
     pub fn name(&self) -> ProcName {
@@ -81,6 +92,10 @@ impl ProcessHandle {
 
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    pub fn peer(&self) -> &str {
+        &self.peer
     }
 
     /// Commands waiting in the queue (not counting the one in flight).

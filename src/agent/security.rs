@@ -5,6 +5,7 @@
 //! files; broken files keep the old ones.
 
 use crate::agent::AgentConfig;
+use crate::agent::events::command::Subject;
 use crate::audit::{Note, is_mutating};
 use crate::auth::guard::{admit, credentials};
 use crate::auth::{AuthConfig, Principal, Verifier};
@@ -82,7 +83,7 @@ impl Security {
 
 /// Requires, on `/v1` when auth is on, a valid token whose `hosts` claim covers this
 /// agent's own name; notes the decision for the audit trail.
-pub async fn guard(State(security): State<Arc<Security>>, request: Request, next: Next) -> Response {
+pub async fn guard(State(security): State<Arc<Security>>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/v1/") {
         return next.run(request).await;
     }
@@ -98,6 +99,10 @@ pub async fn guard(State(security): State<Arc<Security>>, request: Request, next
             }
         }
     };
+    if let Some(sub) = sub.as_ref().filter(|_| is_mutating(&method)) {
+        // The `command` event names who changed something.
+        request.extensions_mut().insert(Subject(sub.clone()));
+    }
     let mut response = next.run(request).await;
     // Built for writes only: reads are the agent's hot path and are not audited.
     if is_mutating(&method) {

@@ -46,16 +46,23 @@ pub(super) struct Activity {
     started: AtomicU64,
     in_flight: AtomicUsize,
     close: CancellationToken,
+    /// Cancelled to drop the connection at once (a stream cut off), and when it ends.
+    abort: CancellationToken,
 }
 
-/// A request in flight on its connection, until dropped.
-pub(super) struct Busy<'a>(&'a Activity);
+/// A request in flight on its connection (a streamed answer: until its body ends), until
+/// dropped.
+pub(super) struct Busy(Arc<Activity>);
 
 impl Activity {
-    pub(super) fn begin(&self) -> Busy<'_> {
+    pub(super) fn begin(self: &Arc<Self>) -> Busy {
         self.started.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        Busy(self)
+        Busy(self.clone())
+    }
+
+    pub(super) fn abort_token(&self) -> &CancellationToken {
+        &self.abort
     }
 
     /// Resolves when the registry wants this connection closed.
@@ -68,7 +75,7 @@ impl Activity {
     }
 }
 
-impl Drop for Busy<'_> {
+impl Drop for Busy {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }

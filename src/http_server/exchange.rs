@@ -4,8 +4,8 @@
 //! close announced with `Connection: close` when skipping is not worth it (RFC 9112
 //! §9.6): either way the client's next request does not meet a closed socket.
 
-use super::Peer;
-use super::connections::Activity;
+use super::connections::{Activity, Busy};
+use super::{CUT_GRACE, CutOff, Peer};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Version, header};
@@ -46,7 +46,13 @@ where
     S::Future: Send,
 {
     pub(super) async fn serve(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
-        let _busy = self.activity.begin();
+        let activity = self.activity.clone();
+        let busy = activity.begin();
+        let response = self.answer(request).await?;
+        Ok(streamed(response, busy, &activity))
+    }
+
+    async fn answer(self, request: hyper::Request<Incoming>) -> Result<Response, Infallible> {
         let (mut parts, incoming) = request.into_parts();
         if crate::audit::is_mutating(&parts.method) {
             parts.extensions.insert(Peer(self.peer));
@@ -74,6 +80,51 @@ where
         }
         let response = answer.await?;
         Ok(framing.finish(response, leftover).await)
+    }
+}
+
+/// A response of unknown length (a stream) keeps its request in flight until its body
+/// ends, so that neither the idle timeout nor a full server closes the connection under
+/// it. A known length is written at once.
+fn streamed(mut response: Response, busy: Busy, activity: &Activity) -> Response {
+    if response.body().size_hint().exact().is_some() {
+        return response;
+    }
+    if let Some(CutOff(cut)) = response.extensions_mut().remove::<CutOff>() {
+        let abort = activity.abort_token().clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = abort.cancelled() => {}
+                _ = async { cut.cancelled().await; tokio::time::sleep(CUT_GRACE).await } => abort.cancel(),
+            }
+        });
+    }
+    response.map(|body| Body::new(InFlight { body, _busy: busy }))
+}
+
+/// A streamed body and the request it keeps in flight.
+struct InFlight {
+    body: Body,
+    _busy: Busy,
+}
+
+impl HttpBody for InFlight {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

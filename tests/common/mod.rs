@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod jwt;
 pub mod prometheus;
 pub mod raw;
+pub mod sse;
 
 use spp_ctl::agent::{self, AgentConfig, Listeners, Registry};
 use spp_ctl::proc_type::ProcType;

@@ -66,9 +66,9 @@ pub async fn patch_reset(handle: &ProcessHandle) -> Result<Response, ApiError> {
 }
 
 /// `exit`: the process is gone afterwards whatever it answers.
-pub async fn exit(handle: &ProcessHandle) -> Response {
-    handle.exit().await;
-    reply::no_content()
+pub async fn exit(handle: &ProcessHandle) -> Result<Response, ApiError> {
+    exec::exit(handle).await?;
+    Ok(reply::no_content())
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ async fn process_delete(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    Ok(actions::exit(&state.secondary(ty, &params.num("id"))?).await)
+    actions::exit(&state.secondary(ty, &params.num("id"))?).await
 }
 
 async fn component_post(

@@ -5,6 +5,7 @@ use crate::agent::api::AppState;
 use crate::agent::api::body::{self, Fields};
 use crate::agent::api::path::Num;
 use crate::agent::error::ApiError;
+use crate::agent::events::command;
 use crate::agent::process::{ProcessHandle, Reply};
 use crate::proc_type::ProcType;
 use axum::body::Body;
@@ -55,7 +56,22 @@ pub fn token_count(text: &str) -> usize {
     text.split(' ').filter(|t| !t.is_empty()).count()
 }
 
-/// Sends `command`; transport failures become 503/504/502.
+/// Sends `command`; transport failures become 503/504/502. Every command of the API goes
+/// through here or `exit`: a dry run ends here, with everything validated.
 pub async fn send(handle: &ProcessHandle, command: String) -> Result<Reply, ApiError> {
-    Ok(handle.call(command).await?)
+    if command::intercept(handle, &command) {
+        return Err(ApiError::DryRun);
+    }
+    let result = handle.call(command).await;
+    command::note_result(&result);
+    Ok(result?)
+}
+
+/// Sends `exit` (see `ProcessHandle::exit`), unless this is a dry run.
+pub async fn exit(handle: &ProcessHandle) -> Result<(), ApiError> {
+    if command::intercept(handle, "exit") {
+        return Err(ApiError::DryRun);
+    }
+    handle.exit().await;
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod primary;
 mod processes;
 mod reply;
 mod validate;
+mod wait;
 
 use crate::agent::{AgentConfig, Registry};
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub struct AppState {
 
 /// The complete API router, state applied.
 pub fn router(state: AppState) -> axum::Router {
+    let commands = axum::middleware::from_fn_with_state(state.clone(), crate::agent::events::command::layer);
     axum::Router::new()
         .merge(processes::routes())
         .merge(primary::routes())
@@ -48,6 +50,8 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(pcap::routes())
         .merge(health::routes())
         .merge(crate::openapi::agent())
+        .merge(crate::agent::events::stream::routes())
+        .route_layer(commands)
         .fallback(fallback::not_found)
         .with_state(state)
 }

@@ -29,7 +29,7 @@ async fn nfv_get(State(state): State<AppState>, params: Params) -> Result<Respon
 }
 
 async fn nfv_delete(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
-    Ok(actions::exit(&nfv(&state, &params)?).await)
+    actions::exit(&nfv(&state, &params)?).await
 }
 
 async fn forward_put(

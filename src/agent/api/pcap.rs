@@ -28,7 +28,7 @@ async fn pcap_get(State(state): State<AppState>, params: Params) -> Result<Respo
 }
 
 async fn pcap_delete(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
-    Ok(actions::exit(&state.secondary(ProcType::Pcap, &params.num("id"))?).await)
+    actions::exit(&state.secondary(ProcType::Pcap, &params.num("id"))?).await
 }
 
 async fn capture_put(

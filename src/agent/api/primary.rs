@@ -54,5 +54,5 @@ async fn launch_put(State(state): State<AppState>, body: Body) -> Result<Respons
 }
 
 async fn primary_delete(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(actions::exit(&state.primary()?).await)
+    actions::exit(&state.primary()?).await
 }

@@ -1,12 +1,13 @@
-//! `GET /v1/processes` (from the registry only), `GET /v1/cpu_usage` (status of every
+//! `GET /v1/processes` (from the registry only; `?wait_for=` waits for processes), `GET /v1/cpu_usage` (status of every
 //! process, in parallel) and `GET /v1/cpu_layout` (from sysfs).
 
+use crate::agent::api::wait::{self, WaitQuery};
 use crate::agent::api::{AppState, cpu_layout, reply};
 use crate::agent::error::ApiError;
 use crate::agent::process::{ProcessHandle, Reply};
 use crate::proc_type::ProcType;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -20,7 +21,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The primary first, then secondaries by ascending id; never asks a process anything.
-async fn processes_list(State(state): State<AppState>) -> Response {
+/// With `?wait_for=`, once the processes named are attached (`wait.rs`).
+async fn processes_list(
+    State(state): State<AppState>,
+    Query(query): Query<WaitQuery>,
+) -> Result<Response, ApiError> {
+    wait::until_attached(&state.registry, &query, &state.shutdown).await?;
     let entries: Vec<Value> = state
         .registry
         .snapshot()
@@ -30,7 +36,7 @@ async fn processes_list(State(state): State<AppState>) -> Response {
             Some(id) => json!({"type": handle.name().ty.as_str(), "client-id": id}),
         })
         .collect();
-    reply::json(&Value::Array(entries))
+    Ok(reply::json(&Value::Array(entries)))
 }
 
 async fn cpu_usage_get(State(state): State<AppState>) -> Response {
