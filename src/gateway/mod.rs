@@ -6,6 +6,7 @@ pub mod apply;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod fanout;
 pub mod guard;
 pub mod health;
@@ -18,6 +19,8 @@ pub mod pool;
 pub mod proxy;
 pub mod reload;
 pub mod routes;
+pub mod sse;
+pub mod stream;
 pub mod upstream;
 
 pub use config::GatewayConfig;
@@ -41,6 +44,8 @@ pub struct Gateway {
     pub hosts: Hosts,
     pub clients: upstream::Clients,
     pub metrics: GatewayMetrics,
+    /// Health state changes, for the cluster event streams.
+    pub health_flips: tokio::sync::broadcast::Sender<health::Flip>,
     /// `Idempotency-Key` records of this replica.
     pub idempotency: Arc<idempotency::Store>,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
@@ -87,6 +92,7 @@ pub async fn start(
         clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
         hosts: Hosts::default(),
         metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
+        health_flips: tokio::sync::broadcast::channel(health::FLIPS).0,
         idempotency: Arc::new(idempotency::Store::new(
             config.idempotency_ttl,
             config.idempotency_max_entries,

@@ -14,7 +14,7 @@ use crate::gateway::host_path::decode_host;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::idempotency::{self, Outcome, Slot, Stored};
 use crate::gateway::upstream::UpstreamError;
-use crate::gateway::{Gateway, guard, upstream};
+use crate::gateway::{Gateway, events, guard, upstream};
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header, request};
@@ -84,6 +84,10 @@ async fn forward(
     sub: &Arc<str>,
 ) -> Result<Response, GatewayError> {
     let host = usable_host(gateway, name)?;
+    if parts.method == Method::GET && rest == "events" {
+        let target = target(rest, parts.uri.query());
+        return events::host_stream(gateway, &host, &target, &parts.headers).await;
+    }
     let key = idempotency::key_of(&parts.method, &parts.headers)?;
     let body = read_body(body, gateway.config.body_limit).await?;
     let target = target(rest, parts.uri.query());

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::echo::echo;
 use crate::gateway::error::GatewayError;
 use crate::gateway::guard::RequestHost;
-use crate::gateway::{Gateway, apply, fanout, guard, health, proxy};
+use crate::gateway::{Gateway, apply, events, fanout, guard, health, proxy};
 use crate::metrics;
 use crate::pyjson;
 use axum::Router;
@@ -48,6 +48,7 @@ pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
         .route("/v1/hosts/{host}", get(host_get))
         .route("/v1/cluster/processes", get(fanout::processes))
         .route("/v1/cluster/cpu_usage", get(fanout::cpu_usage))
+        .route("/v1/cluster/events", get(events::cluster_events))
         .route("/v1/cluster/apply", post(apply::cluster_apply))
         .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), guard::guard));
     let router = api.merge(probes()).merge(crate::openapi::gateway()).fallback(no_route);
