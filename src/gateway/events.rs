@@ -264,6 +264,13 @@ async fn follow_once(
             Ok(Some(Ok(()))) => {}
             Ok(Some(Err(_)) | None) | Err(_) => return Ended::Ended,
         }
+        // The agent writes the opening of a stream (retry, reset, replay) as one piece:
+        // asked one event early and sent none again, it has fewer events than this
+        // follower saw, so it restarted.
+        if first && !parser.has_event() && matches!(asked, Resume::After(1.., Some(_))) {
+            *resume = Resume::After(0, None);
+            return Ended::Restarted;
+        }
         while let Some(event) = parser.next_event() {
             let id = event.id.as_deref().and_then(|id| id.parse().ok());
             if std::mem::take(&mut first) {

@@ -29,6 +29,13 @@ impl Parser {
         Ok(())
     }
 
+    /// Whether a complete event waits.
+    pub fn has_event(&self) -> bool {
+        let text = String::from_utf8_lossy(&self.buf);
+        let Some(end) = text.rfind("\n\n") else { return false };
+        text[..end].split("\n\n").any(|block| parse_block(block).is_some())
+    }
+
     /// The next complete event; comments, `retry` and blocks without data are skipped.
     pub fn next_event(&mut self) -> Option<Event> {
         loop {
@@ -98,6 +105,18 @@ mod tests {
                 "split at {split}"
             );
         }
+    }
+
+    #[test]
+    fn a_waiting_event_is_seen_without_taking_it() {
+        let mut parser = Parser::default();
+        for (bytes, waiting) in
+            [("retry: 1000\n\n: keep-alive\n\n", false), ("id: 1\ndata: {}", false), ("\n\n", true)]
+        {
+            parser.push(bytes.as_bytes()).unwrap();
+            assert_eq!(parser.has_event(), waiting, "{bytes:?}");
+        }
+        assert!(parser.next_event().is_some() && !parser.has_event());
     }
 
     #[test]
