@@ -183,7 +183,7 @@ enum Ended {
     /// It never delivered (no connection, or not a stream): back off longer.
     Failed(String),
     /// It delivered, then ended.
-    Ended,
+    Delivered,
     /// The agent numbers from 1 again: ask at once for all it buffered.
     Restarted,
 }
@@ -224,7 +224,7 @@ async fn follow(
     loop {
         match follow_once(&gateway, &host, &credentials, &mut resume, &out).await {
             Ended::Restarted => continue,
-            Ended::Ended => backoff = MIN_BACKOFF,
+            Ended::Delivered => backoff = MIN_BACKOFF,
             Ended::Failed(error) => debug!(host = %host.name, %error, "event stream unavailable"),
         }
         tokio::select! {
@@ -257,12 +257,12 @@ async fn follow_once(
     let (mut body, mut parser, mut first) = (opened.body, Parser::default(), true);
     loop {
         let piece = tokio::select! {
-            _ = out.closed() => return Ended::Ended,
+            _ = out.closed() => return Ended::Delivered,
             piece = body.next() => piece,
         };
         match piece.map(|p| p.map(|bytes| parser.push(&bytes))) {
             Ok(Some(Ok(()))) => {}
-            Ok(Some(Err(_)) | None) | Err(_) => return Ended::Ended,
+            Ok(Some(Err(_)) | None) | Err(_) => return Ended::Delivered,
         }
         // The agent writes the opening of a stream (retry, reset, replay) as one piece:
         // asked one event early and sent none again, it has fewer events than this
@@ -289,7 +289,7 @@ async fn follow_once(
             let tagged =
                 Tagged { host: host.name.clone(), id, kind: event.kind, data: tag(&host.name, &event.data) };
             if out.send(tagged).await.is_err() {
-                return Ended::Ended;
+                return Ended::Delivered;
             }
         }
     }
