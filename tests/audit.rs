@@ -159,3 +159,42 @@ async fn d7_a_refused_60_kb_path_is_logged_cut_short() {
     let longest = lines.iter().map(String::len).max().unwrap_or(0);
     assert!(longest < 1000, "a log line of {longest} bytes");
 }
+
+#[tokio::test]
+async fn a_dry_run_is_audited_as_one_and_its_event_names_the_subject() {
+    capture();
+    let issuer = Issuer::new();
+    let agent = issuer.agent("dry-audit").await;
+    let _nfv = agent.attach(spp_ctl::proc_type::ProcType::Nfv, 1).await;
+    let writer = issuer.token("dry-writer", "spp:write", None);
+    let reader = issuer.token("dry-reader", "spp:read", None);
+    let bearer = format!("Authorization: Bearer {reader}\r\n");
+    let mut events = common::sse::SseClient::open(agent.addrs.api, "/v1/events", &bearer).await;
+    assert!(events.head.starts_with("HTTP/1.1 200 "), "{}", events.head);
+    let unauthorized = common::sse::SseClient::open(agent.addrs.api, "/v1/events", "").await;
+    assert!(unauthorized.head.starts_with("HTTP/1.1 401 "), "{}", unauthorized.head);
+    for query in ["?dry_run=true", ""] {
+        let response = reqwest::Client::new()
+            .put(agent.url(&format!("/v1/nfvs/1/forward{query}")))
+            .bearer_auth(&writer)
+            .body(r#"{"action": "start"}"#)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 204);
+    }
+    let dry_runs: Vec<Value> = log_lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "audit" && e["fields"]["sub"] == "dry-writer")
+        .map(|e| json!([e["fields"]["path"], e["fields"]["dry_run"]]))
+        .collect();
+    assert_eq!(dry_runs, [json!(["/v1/nfvs/1/forward", true]), json!(["/v1/nfvs/1/forward", null])]);
+    let command = events.until("command").await.pop().expect("a command event");
+    assert_eq!(
+        (&command.data["sub"], &command.data["outcome"], &command.data["dry_run"]),
+        (&json!("dry-writer"), &json!("dry-run"), &json!(true))
+    );
+    let real = events.until("command").await.pop().expect("a command event");
+    assert_eq!((&real.data["sub"], &real.data["outcome"]), (&json!("dry-writer"), &json!("ok")));
+}

@@ -172,14 +172,16 @@ def agent():
     def write_op(summary, tag, proc, params=None, schema=None, errors=(), ok="204"):
         responses = {}
         if ok == "204":
-            responses["204"] = {"description": "Done (no body)"}
+            responses["204"] = {"description": "Done (no body); also the answer of a dry run"}
         else:
             responses["200"] = json_response("The primary's flow reply, `success` or `error`", ref("FlowReply"))
-        if schema is not None or errors:
-            examples = list(errors)
-            if schema is not None:
-                examples.append("Not in json format.")
-            responses["400"] = text_response("Invalid request or the process reported an error", *examples)
+            responses["204"] = {"description": "Dry run: valid, nothing sent (no body)"}
+        examples = list(errors)
+        if schema is not None:
+            examples.append("Not in json format.")
+        examples.append("invalid dry_run: maybe")
+        responses["400"] = text_response("Invalid request or the process reported an error", *examples)
+        params = list(params or []) + [DRY_RUN]
         responses["401"] = UNAUTHORIZED
         responses["403"] = FORBIDDEN_WRITE
         responses["404"] = not_found(proc)
@@ -204,6 +206,9 @@ def agent():
         return {"get": status, "delete": exit_op(f"Terminate a {tag}", tag, proc, [ID])}
 
     ID = param("id", {"type": "integer"}, description="Client id (decimal; `-?[0-9]+`, `01` is 1)")
+    DRY_RUN = param("dry_run", {"type": "boolean", "default": False}, "query",
+                    "`true`: validate everything, send nothing, answer 204 (or the 4xx the real call "
+                    "gives); the audit event and the `command` event say `dry_run`")
     NAME_P = param("name", ref("ComponentName"), description="Component name (percent-decoded)")
     PORT_ID = param("port_id", {"type": "integer", "minimum": 0}, description="phy port id")
     RULE_ID = param("rule_id", U32, description="Flow rule id")
@@ -220,15 +225,49 @@ def agent():
         "action": enum("attach", "detach"), "port": ref("VfUid"), "dir": enum("rx", "tx"),
         "vlan": {"description": "Ignored by the mirror"}})
 
+    def processes_op():
+        o = read("Connected processes (registry; primary first)", "processes",
+                 {"type": "array", "items": ref("ProcessEntry")}, None,
+                 [param("wait_for", {"type": "string", "pattern": "^(primary|(nfv|vf|mirror|pcap):[0-9]+)"
+                                     "(,(primary|(nfv|vf|mirror|pcap):[0-9]+))*$"}, "query",
+                        "Answer only once every process named is attached (e.g. `nfv:1,vf:2`)"),
+                  param("timeout", {"type": "string", "default": "30s"}, "query",
+                        "How long `wait_for` waits (humantime, at most 300s)")],
+                 example=[{"type": "primary"}, {"type": "nfv", "client-id": 1}])
+        o["responses"]["400"] = text_response("Bad `wait_for` or `timeout`", "invalid wait_for: nfv:x",
+                                              "invalid timeout: 10m")
+        o["responses"]["503"] = text_response("The agent began shutting down while waiting",
+                                              "the agent is shutting down")
+        o["responses"]["504"] = text_response("`wait_for`: some processes were still missing at the timeout",
+                                              "timed out waiting for nfv:1, vf:2")
+        return o
+
+    def events_op():
+        o = op("Event stream (Server-Sent Events)", "events", {
+            "200": {"description": "`text/event-stream`, never ending: `retry: 1000`, then events "
+                                   "`id: <n>`, `event: <type>`, `data: <one-line JSON>` (types "
+                                   "`process-attached`, `process-detached`, `command`, `forwarding`, "
+                                   "`port-added`, `port-removed`; `reset` and `dropped` carry no id) "
+                                   "and `: keep-alive` comments every 15 s. See docs/events.md.",
+                    "content": {"text/event-stream": {"schema": TEXT}}},
+            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read",
+            [param("Last-Event-ID", {"type": "string"}, "header",
+                   "Resume after this id: buffered events after it first, or `reset` when it is "
+                   "no longer buffered"),
+             param("last_event_id", {"type": "string"}, "query", "The same as `Last-Event-ID`")],
+            optional_auth=True)
+        o["description"] = ("A consumer that falls behind by more than its queue is sent `dropped` and "
+                            "disconnected; reconnect with `Last-Event-ID`.")
+        return o
+
     def components_body(types):
         return obj(["name", "core", "type"], {"name": ref("ComponentName"),
                                               "core": {"type": "integer", "minimum": 0, "maximum": 1023},
                                               "type": enum(*types)})
 
     paths = {
-        "/v1/processes": {"get": read("Connected processes (registry; primary first)", "processes",
-                                      {"type": "array", "items": ref("ProcessEntry")}, None,
-                                      example=[{"type": "primary"}, {"type": "nfv", "client-id": 1}])},
+        "/v1/processes": {"get": processes_op()},
+        "/v1/events": {"get": events_op()},
         "/v1/cpu_usage": {"get": read("Lcores used by every process that answered", "processes",
                                       {"type": "array", "items": ref("CpuUsage")}, None)},
         "/v1/cpu_layout": {"get": read("CPU topology of the host", "processes",

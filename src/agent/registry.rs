@@ -124,3 +124,67 @@ impl Registry {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::events::HubSettings;
+    use crate::proc_type::ProcType;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    fn handle(registry: &Registry, name: ProcName, peer: &str) -> ProcessHandle {
+        let (jobs, _) = mpsc::channel(1);
+        let timeouts = (std::time::Duration::from_secs(1), std::time::Duration::from_secs(1));
+        ProcessHandle::new(
+            (name, peer.into()),
+            registry.next_generation(),
+            jobs,
+            CancellationToken::new(),
+            timeouts,
+        )
+    }
+
+    fn kinds_and_reasons(events: &[bytes::Bytes]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| {
+                let text = String::from_utf8_lossy(e);
+                let kind = text.lines().nth(1).unwrap_or_default().trim_start_matches("event: ").to_owned();
+                let reason =
+                    text.split("\"reason\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+                format!("{kind} {reason}").trim_end().to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn changes_are_published_in_order_and_only_once() {
+        let registry = Registry::with_events(EventHub::new(HubSettings::default()));
+        let changes = registry.changes();
+        let mut sub = registry.events().subscribe(None);
+        let nfv = ProcName::secondary(ProcType::Nfv, 1);
+        let first = handle(&registry, nfv, "127.0.0.1:1");
+        assert!(registry.register(first.clone()).is_none());
+        assert!(changes.has_changed().unwrap_or(false));
+        let vf = handle(&registry, ProcName::secondary(ProcType::Vf, 1), "127.0.0.1:2");
+        let replaced = registry.register(vf.clone());
+        assert_eq!(replaced.map(|h| h.generation()), Some(first.generation()));
+        // The replaced connection ends later: nothing more to report.
+        assert!(!registry.deregister(nfv, first.generation(), Detach::Eof));
+        assert!(registry.deregister(vf.name(), vf.generation(), Detach::Deadline));
+        let mut events = Vec::new();
+        while let Ok(event) = sub.queue.try_recv() {
+            events.push(event);
+        }
+        assert_eq!(
+            kinds_and_reasons(&events),
+            [
+                "process-attached",
+                "process-detached replaced",
+                "process-attached",
+                "process-detached deadline"
+            ]
+        );
+    }
+}

@@ -77,10 +77,7 @@ impl EventHub {
 
     /// Numbers `fields` (plus `time`) as the next event of type `kind` and delivers it.
     pub fn publish(&self, kind: &str, fields: Map<String, Value>) {
-        let mut data = Map::with_capacity(fields.len() + 1);
-        data.insert("time".to_owned(), Value::String(now()));
-        data.extend(fields);
-        let data = Value::Object(data).to_string();
+        let data = stamped(fields);
         let mut state = self.inner.state.lock();
         state.last_id += 1;
         let id = state.last_id;
@@ -147,9 +144,13 @@ impl State {
     }
 }
 
-/// RFC 3339, UTC, milliseconds.
-pub(super) fn now() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+/// The `data` line's JSON: `time` (RFC 3339, UTC, milliseconds) first, then `fields`.
+pub(super) fn stamped(fields: Map<String, Value>) -> String {
+    let mut data = Map::with_capacity(fields.len() + 1);
+    let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    data.insert("time".to_owned(), Value::String(now));
+    data.extend(fields);
+    Value::Object(data).to_string()
 }
 
 #[cfg(test)]

@@ -58,28 +58,30 @@ impl EventBody {
     fn new(subscription: Subscription) -> Self {
         let mut opening = b"retry: 1000\n\n".to_vec();
         if let Some(reason) = &subscription.reset {
-            opening.extend_from_slice(&frame("reset", &json!({"reason": reason})));
+            opening.extend_from_slice(&frame("reset", json!({"reason": reason})));
         }
         for event in &subscription.backlog {
             opening.extend_from_slice(event);
         }
         let period = subscription.keep_alive;
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        // After a stall, one comment, not a burst of the missed ones.
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         EventBody {
             opening: Some(Bytes::from(opening)),
             queue: subscription.queue,
             closed: Box::pin(subscription.closed.cancelled_owned()),
             cut: subscription.cut,
-            keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + period, period),
+            keep_alive,
             done: false,
         }
     }
 }
 
 /// A stream's own event (`reset`, `dropped`): not in the buffer, so without an id.
-fn frame(kind: &str, data: &serde_json::Value) -> Vec<u8> {
-    let mut data = data.as_object().cloned().unwrap_or_default();
-    data.insert("time".to_owned(), json!(super::hub::now()));
-    format!("event: {kind}\ndata: {}\n\n", serde_json::Value::Object(data)).into_bytes()
+fn frame(kind: &str, fields: serde_json::Value) -> Vec<u8> {
+    let data = super::hub::stamped(fields.as_object().cloned().unwrap_or_default());
+    format!("event: {kind}\ndata: {data}\n\n").into_bytes()
 }
 
 impl HttpBody for EventBody {
@@ -107,7 +109,7 @@ impl HttpBody for EventBody {
                 // The hub dropped our queue: we were cut off (or it is gone).
                 this.done = true;
                 if this.cut.is_cancelled() {
-                    let dropped = frame("dropped", &json!({"reason": "slow consumer"}));
+                    let dropped = frame("dropped", json!({"reason": "slow consumer"}));
                     return Poll::Ready(Some(Ok(Frame::data(Bytes::from(dropped)))));
                 }
                 return Poll::Ready(None);
@@ -126,5 +128,53 @@ impl HttpBody for EventBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::events::{EventHub, HubSettings};
+    use http_body_util::BodyExt;
+    use serde_json::Map;
+    use std::time::Duration;
+
+    async fn next(body: &mut EventBody) -> Option<String> {
+        let frame = body.frame().await?.ok()?;
+        frame.into_data().ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    fn hub(queue: usize) -> EventHub {
+        EventHub::new(HubSettings { buffer: 8, queue, keep_alive: Duration::from_secs(3600) })
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_stream_delivers_what_it_holds_then_dropped_then_ends() {
+        let hub = hub(1);
+        let mut body = EventBody::new(hub.subscribe(None));
+        hub.publish("one", Map::new());
+        hub.publish("two", Map::new());
+        assert_eq!(next(&mut body).await.as_deref(), Some("retry: 1000\n\n"));
+        assert!(next(&mut body).await.is_some_and(|e| e.starts_with("id: 1\nevent: one\n")));
+        let dropped = next(&mut body).await.unwrap_or_default();
+        assert!(dropped.starts_with("event: dropped\ndata: {\"time\":\""), "{dropped}");
+        assert!(dropped.ends_with("\",\"reason\":\"slow consumer\"}\n\n"), "{dropped}");
+        assert_eq!(next(&mut body).await, None);
+        assert!(body.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn a_reset_and_the_backlog_open_the_stream_and_close_ends_it() {
+        let hub = hub(4);
+        hub.publish("one", Map::new());
+        let mut body = EventBody::new(hub.subscribe(Some("7")));
+        let opening = next(&mut body).await.unwrap_or_default();
+        assert!(opening.starts_with("retry: 1000\n\nevent: reset\ndata: {\"time\":"), "{opening}");
+        assert!(opening.ends_with("\"reason\":\"unknown last event id\"}\n\n"), "{opening}");
+        let mut body = EventBody::new(hub.subscribe(Some("0")));
+        let opening = next(&mut body).await.unwrap_or_default();
+        assert!(opening.starts_with("retry: 1000\n\nid: 1\nevent: one\n"), "{opening}");
+        hub.close();
+        assert_eq!(next(&mut body).await, None);
     }
 }
