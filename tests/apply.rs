@@ -247,3 +247,39 @@ async fn a_keyed_plan_runs_once() {
         .await
         .assert_text(400, "invalid plan: missing field `operations` at line 1 column 13");
 }
+
+#[tokio::test]
+async fn a_dry_run_reaches_no_process_and_answers_as_the_real_call() {
+    let fleet = Fleet::start(3, &[1]).await;
+    let gateway = TestGateway::start(&test_toml(&fleet.toml())).await;
+    let bad_port =
+        r#"{"method": "PUT", "path": "/v1/nfvs/1/ports", "body": {"action": "add", "port": "ring:x"}}"#;
+    let plan = |dry_run: bool, ops: &str| {
+        format!(
+            r#"{{"hosts": ["compute-*"], "operations": [{ops}], "dry_run": {dry_run}, "max_parallel": 3, "halt_on_error": false}}"#
+        )
+    };
+    let statuses = |report: &Value| -> Vec<Vec<u64>> {
+        (1..=3)
+            .map(|i| {
+                let ops = report["hosts"][format!("compute-{i}")]["operations"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                ops.iter().map(|op| op["status"].as_u64().unwrap_or_default()).collect()
+            })
+            .collect()
+    };
+    let expected: [&[&[u64]]; 2] = [&[&[404], &[204, 204], &[204, 204]], &[&[404], &[400], &[400]]];
+    for (ops, expected) in [format!("{START}, {STOP}"), bad_port.to_owned()].into_iter().zip(expected) {
+        let dry = report_of(&apply(&gateway, &plan(true, &ops), &[]).await);
+        assert_eq!(dry["dry_run"], true);
+        assert_eq!(fleet.commands(), ["-", "", ""], "a dry run sends nothing to any process");
+        let real = report_of(&apply(&gateway, &plan(false, &ops), &[]).await);
+        assert_eq!(statuses(&dry), statuses(&real), "{ops}");
+        assert_eq!(statuses(&dry), expected, "{ops}");
+        for sim in fleet.nfvs.iter().flatten() {
+            sim.clear_received();
+        }
+    }
+}
