@@ -283,6 +283,10 @@ async fn follow_once(
                     Continuity::Unknown => {}
                 }
             }
+            // The gateway was the slow consumer, and resumes by itself.
+            if event.kind == "dropped" {
+                continue;
+            }
             if let Some(id) = id {
                 *resume = Resume::After(id, Some(event.data.clone()));
             }
