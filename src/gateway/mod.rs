@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod follow;
 pub mod guard;
 pub mod health;
 pub mod host_path;
