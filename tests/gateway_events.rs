@@ -218,3 +218,24 @@ async fn a_token_for_one_host_sees_only_its_events() {
     let anonymous = SseClient::open(gateway.addr, "/v1/cluster/events", "").await;
     assert!(anonymous.head.starts_with("HTTP/1.1 401"), "{}", anonymous.head);
 }
+
+#[tokio::test]
+async fn streams_end_when_the_gateway_drains() {
+    let agent = TestAgent::start().await;
+    // A grace period far beyond the client's patience: only the drain itself ends them.
+    let toml = format!(
+        "insecure_plaintext = true\n{}\n[auth]\nmode = \"none\"\n[limits]\ndrain = \"0s\"\ngrace = \"60s\"\n",
+        agents_toml(&[("h1", agent.addrs.api)])
+    );
+    let gateway = TestGateway::start(&toml).await;
+    let mut host = SseClient::open(gateway.addr, "/v1/hosts/h1/events", "").await;
+    let mut cluster = SseClient::open(gateway.addr, "/v1/cluster/events", "").await;
+    assert_eq!(host.next_block().await.as_deref(), Some("retry: 1000"));
+    assert_eq!(cluster.next_block().await.as_deref(), Some("retry: 1000"));
+    gateway.shutdown.cancel();
+    for stream in [&mut host, &mut cluster] {
+        while let Some(block) = stream.next_block().await {
+            assert!(block.starts_with("event: host-") || block.starts_with(':'), "{block}");
+        }
+    }
+}

@@ -43,10 +43,12 @@ pub async fn host_stream(
         .map_err(|source| GatewayError::Upstream { host: host.name.clone(), source })?;
     let Opened { status, headers, mut body } = opened;
     let (pieces, receiver) = mpsc::channel(QUEUE);
+    let draining = gateway.draining.clone();
     tokio::spawn(async move {
         loop {
             let piece = tokio::select! {
                 _ = pieces.closed() => return,
+                _ = draining.cancelled() => return,
                 piece = body.next() => piece,
             };
             let Ok(Some(bytes)) = piece else { return };
@@ -133,6 +135,9 @@ async fn merge(
     loop {
         let frame = tokio::select! {
             _ = out.closed() => return,
+            // A stream never ends by itself: it would hold the drain to its grace period.
+            // Its client reconnects, to another replica, with its last id.
+            _ = gateway.draining.cancelled() => return,
             Some(event) = events.recv() => {
                 if let Some(id) = event.id {
                     last.insert(event.host, id);
