@@ -226,6 +226,10 @@ async fn a_token_reaches_only_its_hosts() {
     apply(&gateway, &plan, &[("authorization", &elsewhere)])
         .await
         .assert_text(403, "the token allows none of the selected hosts");
+    let named = plan.replace(r#"["compute-*"]"#, r#"["compute-1", "compute-2"]"#);
+    apply(&gateway, &named, &[("authorization", &bearer)])
+        .await
+        .assert_text(403, "token does not allow host compute-2");
     apply(&gateway, &plan, &[]).await.assert_text(401, "missing bearer token");
     assert_eq!(fleet.commands(), ["forward", "", "forward", ""]);
 }

@@ -498,13 +498,15 @@ def gateway():
                                  "invalid plan: operations[0].method: \"GET\": expected PUT, POST or DELETE",
                                  BAD_KEY),
             "401": UNAUTHORIZED,
-            "403": text_response("The token lacks write scope, or allows none of the selected hosts",
-                                 "insufficient scope: spp:write needed",
+            "403": text_response("The token lacks write scope, or a named host, or allows none of the "
+                                 "selected hosts", "insufficient scope: spp:write needed",
+                                 "token does not allow host compute-2",
                                  "the token allows none of the selected hosts"),
             "409": IN_PROGRESS, "413": text_response("Body larger than the limit", "Request entity too large."),
             "422": REUSED}, "spp:write", [IDEMPOTENCY_KEY], body(ref("ApplyPlan")))
-        o["description"] = ("Hosts are the names and globs of `hosts` that the token's `hosts` claim allows "
-                            "(others are left out), by name. The first `canary` hosts run first; if any "
+        o["description"] = ("Hosts are the names and globs of `hosts`: a name the token's `hosts` claim does "
+                            "not allow is a 403, a glob reaches only the hosts it allows; hosts run in name "
+                            "order. The first `canary` hosts run first; if any "
                             "fails, no other host is attempted. Then the rest, at most `max_parallel` "
                             "hosts at a time; with `halt_on_error` no host starts after a failure. A "
                             "host's operations run in order; the first with a status of 400 or more ends "

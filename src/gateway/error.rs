@@ -34,6 +34,8 @@ pub enum GatewayError {
     BadPlan(String),
     #[error("the token allows none of the selected hosts")]
     NoAllowedHost,
+    #[error("token does not allow host {0}")]
+    HostNotAllowed(String),
     #[error("{0}")]
     Internal(String),
     #[error(
@@ -52,7 +54,7 @@ impl GatewayError {
             GatewayError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::IdempotencyInProgress => StatusCode::CONFLICT,
             GatewayError::IdempotencyFull => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::NoAllowedHost => StatusCode::FORBIDDEN,
+            GatewayError::NoAllowedHost | GatewayError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::UnknownHost(_) | GatewayError::NoRoute(_) => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,

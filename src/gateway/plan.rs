@@ -137,13 +137,18 @@ fn is_pattern(selector: &str) -> bool {
     selector.contains(['*', '?'])
 }
 
-/// The hosts of `all` the plan selects and the caller may reach, by name. A name that
-/// is no host is refused (a typo must not shrink a rollout silently); hosts the token
-/// does not reach are left out, as `/v1/hosts` leaves them out.
+/// The hosts of `all` the plan selects and the caller may reach, by name. A name the
+/// token does not allow is refused as the proxy refuses it (whether it exists or not); an
+/// allowed name that is no host is refused too (a typo must not shrink a rollout
+/// silently). Patterns only reach hosts the token allows, as `/v1/hosts` shows them.
 pub fn select(plan: &Plan, all: Vec<Arc<Host>>, caller: &Principal) -> Result<Vec<Arc<Host>>, GatewayError> {
-    let names = plan.selectors.iter().filter(|s| !is_pattern(s));
-    if let Some(unknown) = names.clone().find(|name| !all.iter().any(|h| h.name == **name)) {
-        return Err(bad(format!("hosts: unknown host {unknown}")));
+    for name in plan.selectors.iter().filter(|s| !is_pattern(s)) {
+        if !caller.allows_host(name) {
+            return Err(GatewayError::HostNotAllowed(name.clone()));
+        }
+        if !all.iter().any(|h| h.name == *name) {
+            return Err(bad(format!("hosts: unknown host {name}")));
+        }
     }
     let matches = |host: &Host| plan.selectors.iter().any(|s| glob(s.as_bytes(), host.name.as_bytes()));
     let selected: Vec<Arc<Host>> = all.into_iter().filter(|h| matches(h)).collect();
@@ -266,7 +271,11 @@ mod tests {
         let cases = [
             (r#"["storage-1", "compute-*"]"#, &anyone, "compute-1,compute-2,compute-3,storage-1"),
             (r#"["compute-?"]"#, &limited, "compute-2"),
-            (r#"["compute-1", "compute-3"]"#, &limited, "403 the token allows none of the selected hosts"),
+            (r#"["compute-?", "storage-?"]"#, &limited, "compute-2,storage-1"),
+            (r#"["compute-1", "compute-2"]"#, &limited, "403 token does not allow host compute-1"),
+            (r#"["secret-9"]"#, &limited, "403 token does not allow host secret-9"),
+            (r#"["edge-*"]"#, &limited, "400 invalid plan: hosts: no host matches"),
+            (r#"["compute-1?"]"#, &limited, "400 invalid plan: hosts: no host matches"),
             (r#"["compute-9"]"#, &anyone, "400 invalid plan: hosts: unknown host compute-9"),
             (r#"["edge-*"]"#, &anyone, "400 invalid plan: hosts: no host matches"),
         ];
