@@ -91,6 +91,11 @@ async fn a_secondary_that_reconnects_yields_detached_then_attached_in_order() {
     let _primary = agent.attach(ProcType::Primary, 0).await;
     let primary = client.event().await;
     assert_eq!(keys(&primary), ["time", "type", "addr"]);
+    // Told to exit: gone before the answer, so before the command's own event.
+    agent.delete("/v1/nfvs/1").await.assert_no_content();
+    let (exited, command) = (client.event().await, client.event().await);
+    assert_eq!((exited.kind.as_str(), &exited.data["reason"]), ("process-detached", &json!("exit")));
+    assert_eq!((command.kind.as_str(), &command.data["verb"]), ("command", &json!("exit")));
 }
 
 #[tokio::test]

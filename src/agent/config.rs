@@ -154,3 +154,31 @@ fn system_host_name() -> Option<String> {
     let name = name.trim();
     (!name.is_empty()).then(|| name.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        agent: crate::cli::AgentArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<AgentConfig, String> {
+        let flags = Flags::try_parse_from(std::iter::once("agent").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        AgentConfig::from_args(&flags.agent)
+    }
+
+    #[test]
+    fn the_event_buffer_is_a_positive_count() {
+        assert_eq!(config(&[]).map(|c| c.events.buffer), Ok(1024));
+        assert_eq!(config(&["--event-buffer", "16"]).map(|c| c.events.buffer), Ok(16));
+        assert_eq!(
+            config(&["--event-buffer", "0"]).err().as_deref(),
+            Some("--event-buffer must be at least 1")
+        );
+    }
+}

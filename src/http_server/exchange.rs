@@ -99,33 +99,13 @@ fn streamed(mut response: Response, busy: Busy, activity: &Activity) -> Response
             }
         });
     }
-    response.map(|body| Body::new(InFlight { body, _busy: busy }))
-}
-
-/// A streamed body and the request it keeps in flight.
-struct InFlight {
-    body: Body,
-    _busy: Busy,
-}
-
-impl HttpBody for InFlight {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+    // The closure owns `busy`: it goes when hyper drops the body, at its end or the close.
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _in_flight = &busy;
+            frame
+        }))
+    })
 }
 
 /// What a request body left behind when the app let go of it.
