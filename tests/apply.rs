@@ -287,3 +287,22 @@ async fn a_dry_run_reaches_no_process_and_answers_as_the_real_call() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_plan_runs_to_its_end_when_the_client_goes_away() {
+    let overlap = Arc::new(Overlap::default());
+    let mut agents = Vec::new();
+    for i in 1..=2 {
+        agents.push((
+            format!("compute-{i}"),
+            delaying_upstream(Duration::from_millis(300), overlap.clone()).await,
+        ));
+    }
+    let pairs: Vec<(&str, SocketAddr)> = agents.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+    let gateway = TestGateway::start(&test_toml(&agents_toml(&pairs))).await;
+    let plan = format!(r#"{{"hosts": ["compute-*"], "operations": [{START}, {STOP}]}}"#);
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().expect("client");
+    let gone = impatient.post(gateway.url("/v1/cluster/apply")).body(plan).send().await;
+    assert!(gone.is_err_and(|e| e.is_timeout()), "the client gave up first");
+    common::eventually("both hosts ran both operations", || overlap.lines.lock().len() == 4).await;
+}

@@ -66,7 +66,12 @@ async fn start(gateway: Arc<Gateway>, caller: Principal, request: Request) -> Re
         Outcome { response: stored.clone().into_response(), keep: Some(stored) }
     };
     Ok(match key {
-        None => work.await.response,
+        // In a task of its own, as `once` runs it: a client that goes away must not leave
+        // a host halfway through its operations.
+        None => match tokio::spawn(work).await {
+            Ok(outcome) => outcome.response,
+            Err(e) => GatewayError::Internal(format!("apply task failed: {e}")).into_response(),
+        },
         Some(key) => {
             let fingerprint = store.fingerprint(&Method::POST, parts.uri.path(), &body);
             let slot = Slot { sub: caller.sub, key, scope: "cluster".to_owned() };
