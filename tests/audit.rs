@@ -198,3 +198,39 @@ async fn a_dry_run_is_audited_as_one_and_its_event_names_the_subject() {
     let real = events.until("command").await.pop().expect("a command event");
     assert_eq!((&real.data["sub"], &real.data["outcome"]), (&json!("dry-writer"), &json!("ok")));
 }
+
+#[tokio::test]
+async fn every_apply_operation_is_audited_with_the_subject() {
+    capture();
+    let issuer = Issuer::new();
+    let (one, two) = (TestAgent::start().await, TestAgent::start().await);
+    let gateway = issuer.gateway(&[("apply-audit-1", one.addrs.api), ("apply-audit-2", two.addrs.api)]).await;
+    let _nfv = one.attach(spp_ctl::proc_type::ProcType::Nfv, 1).await;
+    let token = issuer.token("deployer", "spp:write", None);
+    let plan = r#"{"hosts": ["apply-audit-*"], "halt_on_error": false, "operations": [
+        {"method": "PUT", "path": "/v1/nfvs/1/forward", "body": {"action": "start"}},
+        {"method": "PUT", "path": "/v1/nfvs/1/forward", "body": {"action": "stop"}}]}"#;
+    let answer = reqwest::Client::new()
+        .post(gateway.url("/v1/cluster/apply"))
+        .bearer_auth(&token)
+        .body(plan)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), 200);
+    let put = "/v1/nfvs/1/forward";
+    assert_eq!(
+        audit_events(
+            |f| f["host"].as_str().is_some_and(|h| h.starts_with("apply-audit-")) && f["dry_run"] == false
+        ),
+        [
+            json!(["deployer", "apply-audit-1", "allowed", "PUT", put, 204]),
+            json!(["deployer", "apply-audit-1", "allowed", "PUT", put, 204]),
+            json!(["deployer", "apply-audit-2", "allowed", "PUT", put, 404]),
+        ]
+    );
+    assert_eq!(
+        audit_events(|f| f["path"] == "/v1/cluster/apply"),
+        [json!(["deployer", null, "allowed", "POST", "/v1/cluster/apply", 200])]
+    );
+}

@@ -349,3 +349,27 @@ async fn dns_discovery_names_agents_by_their_info() {
     let seen = send(&http, Method::GET, &gateway.url(&format!("/v1/hosts/{name}/processes")), None).await;
     assert_eq!((seen.status, seen.body.as_str()), (200, "[]"));
 }
+
+#[tokio::test]
+async fn a_wait_for_outlasts_the_request_deadline() {
+    let agent = TestAgent::start().await;
+    let gateway = TestGateway::start(&test_toml(&agents_toml(&[("h1", agent.addrs.api)]))).await;
+    let http = reqwest::Client::new();
+    // The test gateway's request deadline is 1 s; the wait asks for up to 5 s.
+    let wait = gateway.url("/v1/hosts/h1/processes?wait_for=nfv:1&timeout=5s");
+    let waiting = tokio::spawn({
+        let http = http.clone();
+        async move { send(&http, Method::GET, &wait, None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(!waiting.is_finished(), "the wait answered before the process attached");
+    agent.attach(ProcType::Nfv, 1).await;
+    let seen = waiting.await.expect("the wait");
+    assert_eq!((seen.status, seen.content_type.as_deref()), (200, Some("application/json")), "{}", seen.body);
+    assert!(seen.body.contains(r#""type": "nfv""#), "{}", seen.body);
+    // The agent's own 504 comes back as it is.
+    let missing =
+        send(&http, Method::GET, &gateway.url("/v1/hosts/h1/processes?wait_for=vf:2&timeout=200ms"), None)
+            .await;
+    assert_eq!((missing.status, missing.body.as_str()), (504, "timed out waiting for vf:2"));
+}

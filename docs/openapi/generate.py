@@ -489,6 +489,61 @@ def gateway():
         "invalid host name \"a b\": expected dot-separated labels of [A-Za-z0-9_-]{1,63}, at most 253 bytes")
     UNKNOWN = text_response("Unknown host", "unknown host compute-9")
     HOSTS_Q = param("hosts", TEXT, "query", "Comma-separated host names: only these hosts")
+    IDEMPOTENCY_KEY = param("Idempotency-Key", {"type": "string", "pattern": "^[!-~]{1,128}$"}, "header",
+                            "Run at most once per subject, key and host (or `cluster` for apply); "
+                            "replicas do not share keys")
+    REPLAYED = {"description": "`true` when this is the stored answer of an earlier request with the "
+                               "same `Idempotency-Key`", "schema": enum("true")}
+    IN_PROGRESS = text_response("The first request with this `Idempotency-Key` is still running",
+                                "request with this Idempotency-Key is in progress")
+    REUSED = text_response("The `Idempotency-Key` was used for a different method, path or body",
+                           "Idempotency-Key reused with a different request")
+    BAD_KEY = "invalid Idempotency-Key: expected 1 to 128 visible ASCII characters"
+
+    def cluster_events():
+        o = op("Every reachable host's event stream, merged (Server-Sent Events)", "cluster", {
+            "200": {"description": "`text/event-stream`, never ending: `retry: 1000`, then each agent's "
+                                   "events with `\"host\"` added to the data object, `host-up`/`host-down` "
+                                   "(data `host`, `time`, `error` when down) from the health checks, and "
+                                   "`: keep-alive` comments every 15 s. The id is the last id seen per "
+                                   "host, hosts sorted: `compute-1=17,compute-2=9`.",
+                    "content": {"text/event-stream": {"schema": TEXT}}},
+            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read",
+            [param("Last-Event-ID", TEXT, "header",
+                   "A merged id (`compute-1=17,compute-2=9`): every host resumes after its id; unknown "
+                   "hosts are ignored, hosts missing start with live events"),
+             param("last_event_id", TEXT, "query", "The same as `Last-Event-ID`")])
+        o["description"] = ("Only the hosts the token's `hosts` claim allows. The gateway follows each agent "
+                            "with its own connection, reconnecting with backoff and `Last-Event-ID`; an "
+                            "agent that restarted (ids from 1 again) is recognised and read from the start "
+                            "of its buffer.")
+        return o
+
+    def cluster_apply():
+        o = op("Apply operations to many hosts: dry run, canary, parallel limit", "cluster", {
+            "200": {**json_response("The plan ran (even if operations failed): per host the results of "
+                                    "its operations in order, up to the first failure", ref("ApplyReport")),
+                    "headers": {"Idempotent-Replayed": REPLAYED}},
+            "400": text_response("Invalid plan (nothing ran)", "invalid plan: hosts: unknown host compute-9",
+                                 "invalid plan: operations[0].method: \"GET\": expected PUT, POST or DELETE",
+                                 BAD_KEY),
+            "401": UNAUTHORIZED,
+            "403": text_response("The token lacks write scope, or a named host, or allows none of the "
+                                 "selected hosts", "insufficient scope: spp:write needed",
+                                 "token does not allow host compute-2",
+                                 "the token allows none of the selected hosts"),
+            "409": IN_PROGRESS, "413": text_response("Body larger than the limit", "Request entity too large."),
+            "422": REUSED}, "spp:write", [IDEMPOTENCY_KEY], body(ref("ApplyPlan")))
+        o["description"] = ("Hosts are the names and globs of `hosts`: a name the token's `hosts` claim does "
+                            "not allow is a 403, a glob reaches only the hosts it allows; hosts run in name "
+                            "order. The first `canary` hosts run first; if any "
+                            "fails, no other host is attempted. Then the rest, at most `max_parallel` "
+                            "hosts at a time; with `halt_on_error` no host starts after a failure. A "
+                            "host's operations run in order; the first with a status of 400 or more ends "
+                            "its list. `dry_run` adds `dry_run=true` to every operation (the agents "
+                            "validate and send nothing). Every operation is an audit event with the "
+                            "token's subject; the caller's token goes to each agent.")
+        return o
 
     def fanout(summary, key, item):
         return op(summary, "cluster", {
@@ -502,6 +557,10 @@ def gateway():
         forbidden = FORBIDDEN_READ if scope == "spp:read" else FORBIDDEN_WRITE
         passthrough = {"description": "The agent's answer, unchanged (see the agent API v1)",
                        "content": {"application/json": {"schema": {}}, "text/plain": {"schema": TEXT}}}
+        if method == "GET":
+            passthrough["description"] += ("; for `{rest}` = `events`, the agent's event stream as it comes "
+                                           "(ids unchanged, no deadline once the head is in)")
+            passthrough["content"]["text/event-stream"] = {"schema": TEXT}
         o = op(f"{method} /v1/{{rest}} on agent {{host}}", "proxy", {
             "200": passthrough,
             "204": {"description": "The agent's answer: done (no body)"},
@@ -526,9 +585,26 @@ def gateway():
             "is forwarded too"))], body({}) if method in ("PUT", "POST") else None)
         if "requestBody" in o:
             o["requestBody"]["required"] = False
+        if scope == "spp:write":
+            o["parameters"].append(IDEMPOTENCY_KEY)
+            for code in ("200", "204"):
+                o["responses"][code]["headers"] = {"Idempotent-Replayed": REPLAYED}
+            o["responses"]["409"] = IN_PROGRESS
+            o["responses"]["422"] = REUSED
+            o["responses"]["400"]["content"]["text/plain"]["examples"]["e3"] = {"value": BAD_KEY}
+        else:
+            o["parameters"].append(param("Last-Event-ID", TEXT, "header",
+                                         "Passed on to the agent (`events`: resume after this id)"))
         o["description"] = ("Forwarded to the agent as `/v1/{rest}` with the same method, query, body and "
                             "content type; any other method is forwarded the same way. GET/HEAD are "
-                            "retried only when the request never reached the agent.")
+                            "retried only when the request never reached the agent. A `wait_for` query "
+                            "(`processes?wait_for=nfv:1&timeout=30s`) gets the wait's timeout and 5 s more "
+                            "as its deadline; `dry_run=true` goes to the agent unchanged.")
+        if scope == "spp:write":
+            o["description"] += (" With `Idempotency-Key`, the request runs at most once per token subject, "
+                                 "key and host within `idempotency.ttl` (10 min); a repeat gets the stored "
+                                 "status, content type and body with `Idempotent-Replayed: true`. Keys are "
+                                 "kept in this replica's memory only.")
         return o
 
     paths = {
@@ -545,6 +621,8 @@ def gateway():
                                                 "processes", ref("HostProcess"))},
         "/v1/cluster/cpu_usage": {"get": fanout("`/v1/cpu_usage` of every (or the chosen) host",
                                                 "cpu_usage", ref("HostCpuUsage"))},
+        "/v1/cluster/events": {"get": cluster_events()},
+        "/v1/cluster/apply": {"post": cluster_apply()},
     }
     paths.update(probes("health"))
     schemas = {
@@ -557,6 +635,34 @@ def gateway():
             "error": {"type": ["string", "null"]},
             "processes": {"type": ["integer", "null"], "minimum": 0}}),
         "HostFailure": obj(["host", "error"], {"host": TEXT, "error": TEXT}),
+        "ApplyPlan": obj(["hosts", "operations"], {
+            "hosts": {"type": "array", "minItems": 1, "description": "Host names and globs (`*`, `?`)",
+                      "items": {"type": "string", "pattern": "^[A-Za-z0-9._*?-]{1,253}$"}},
+            "operations": {"type": "array", "minItems": 1, "maxItems": 64, "items": obj(["method", "path"], {
+                "method": enum("PUT", "POST", "DELETE"),
+                "path": {"type": "string", "pattern": "^/v1/", "description": "Agent path, query allowed"},
+                "body": {"description": "JSON sent as the request body; none when absent"}},
+                additionalProperties=False)},
+            "dry_run": {"type": "boolean", "default": False},
+            "canary": {"type": "integer", "minimum": 0, "default": 0},
+            "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256, "default": 1},
+            "halt_on_error": {"type": "boolean", "default": True}}, additionalProperties=False,
+            example={"hosts": ["compute-*"], "operations": [
+                {"method": "PUT", "path": "/v1/nfvs/1/patches", "body": {"src": "ring:0", "dst": "vhost:1"}},
+                {"method": "PUT", "path": "/v1/nfvs/1/forward", "body": {"action": "start"}}],
+                "dry_run": False, "canary": 1, "max_parallel": 4, "halt_on_error": True}),
+        "ApplyReport": obj(["dry_run", "succeeded", "failed", "hosts", "not_attempted"], {
+            "dry_run": {"type": "boolean"},
+            "succeeded": {"type": "array", "items": TEXT},
+            "failed": {"type": "array", "items": TEXT},
+            "hosts": {"type": "object", "additionalProperties": obj(["phase", "operations"], {
+                "phase": enum("canary", "rollout"),
+                "operations": {"type": "array", "items": obj(["method", "path", "status", "body"], {
+                    "method": TEXT, "path": TEXT, "status": {"type": "integer"},
+                    "body": {"description": "The agent's JSON, its text, or null when empty"}})}})},
+            "not_attempted": {"type": "object", "additionalProperties": TEXT,
+                              "description": "Host → why (`canary failed: compute-1`, "
+                                             "`halted: compute-2 failed`)"}}),
         "HostProcess": obj(["host", "type"], {"host": TEXT, "type": TEXT, "client-id": {"type": "integer"}}),
         "HostCpuUsage": obj(["host", "proc-type"], {"host": TEXT, "proc-type": TEXT,
                                                     "client-id": {"type": "integer"},

@@ -180,7 +180,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             Ok(reply) => (Ok(reply), self.trailing_bytes().map(|reason| (reason, Detach::IoError))),
             Err(failure) => {
                 warn!(command = %job.command, error = %failure, "command failed");
-                let end = if job.command.is_exit() { exit() } else { (failure.to_string(), failure.detach()) };
+                let end =
+                    if job.command.is_exit() { exit() } else { (failure.to_string(), failure.detach()) };
                 (self.error_for(&failure, job.deadline), Some(end))
             }
         };

@@ -87,7 +87,7 @@ impl Principal {
 /// `*` (any run) and `?` (one character) glob matching, without recursion: on a
 /// mismatch only the last `*` takes one more character, so the cost is at most
 /// `pattern.len() * text.len()` steps, and the text is a host name of at most 253 bytes.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
+pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
     // Every character other than `*` consumes one of the text's: a pattern with more of
     // them cannot match, however long it is.
     if pattern.iter().filter(|&&p| p != b'*').count() > text.len() {

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub metrics: MetricsSection,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub idempotency: Idempotency,
     pub tls: Option<ServerTlsFiles>,
     pub upstream_tls: Option<ClientTlsFiles>,
     pub auth: Option<AuthConfig>,
@@ -83,6 +85,20 @@ pub struct Limits {
     pub max_connections: usize,
     pub drain: String,
     pub grace: String,
+}
+
+/// `Idempotency-Key` records: kept this long, at most this many (per replica).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Idempotency {
+    pub ttl: String,
+    pub max_entries: usize,
+}
+
+impl Default for Idempotency {
+    fn default() -> Self {
+        Idempotency { ttl: "10m".into(), max_entries: 10_000 }
+    }
 }
 
 fn default_agent_port() -> u16 {
@@ -148,6 +164,8 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     pub drain: Duration,
     pub grace: Duration,
+    pub idempotency_ttl: Duration,
+    pub idempotency_max_entries: usize,
     pub tls: Option<ServerTlsFiles>,
     pub upstream_tls: ClientTlsFiles,
     pub auth: AuthConfig,
@@ -260,6 +278,8 @@ impl GatewayConfig {
             drain: duration("limits.drain", &file.limits.drain)
                 .or_else(|e| zero_ok(&file.limits.drain, e))?,
             grace: duration("limits.grace", &file.limits.grace)?,
+            idempotency_ttl: duration("idempotency.ttl", &file.idempotency.ttl)?,
+            idempotency_max_entries: file.idempotency.max_entries.max(1),
             tls: file.tls,
             upstream_tls: file.upstream_tls.unwrap_or_default(),
             auth,

@@ -22,6 +22,22 @@ pub enum GatewayError {
     PayloadTooLarge,
     #[error("invalid request body: {0}")]
     BrokenBody(String),
+    #[error("invalid Idempotency-Key: expected 1 to 128 visible ASCII characters")]
+    BadIdempotencyKey,
+    #[error("Idempotency-Key reused with a different request")]
+    IdempotencyMismatch,
+    #[error("request with this Idempotency-Key is in progress")]
+    IdempotencyInProgress,
+    #[error("too many requests with an Idempotency-Key in progress")]
+    IdempotencyFull,
+    #[error("invalid plan: {0}")]
+    BadPlan(String),
+    #[error("the token allows none of the selected hosts")]
+    NoAllowedHost,
+    #[error("token does not allow host {0}")]
+    HostNotAllowed(String),
+    #[error("{0}")]
+    Internal(String),
     /// `routes`: the router's own list (`routes::api_routes`).
     #[error("Not found: {path} (routes: {routes})")]
     NoRoute { path: String, routes: std::sync::Arc<str> },
@@ -30,7 +46,15 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BadHostName(_) | GatewayError::BrokenBody(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadHostName(_)
+            | GatewayError::BrokenBody(_)
+            | GatewayError::BadIdempotencyKey
+            | GatewayError::BadPlan(_) => StatusCode::BAD_REQUEST,
+            GatewayError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            GatewayError::IdempotencyInProgress => StatusCode::CONFLICT,
+            GatewayError::IdempotencyFull => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoAllowedHost | GatewayError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::UnknownHost(_) | GatewayError::NoRoute { .. } => StatusCode::NOT_FOUND,
             GatewayError::HostDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { source, .. } => source.status(),

@@ -12,6 +12,18 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+/// Flips kept for a cluster event stream that has not taken them yet.
+pub const FLIPS: usize = 256;
+
+/// A host that went up or down.
+#[derive(Clone, Debug)]
+pub struct Flip {
+    pub host: String,
+    pub up: bool,
+    /// Why it is down.
+    pub error: String,
+}
+
 pub async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
     loop {
         check_all(&gateway).await;
@@ -50,6 +62,9 @@ async fn check(gateway: &Gateway, host: &Arc<Host>) {
         Err(error) => Probe::Down { latency, error: error.to_string() },
     };
     if let Some(before) = host.record(probe) {
+        let up = host.state() == HostState::Up;
+        // Nobody may be listening: no error then.
+        let _ = gateway.health_flips.send(Flip { host: host.name.clone(), up, error: host.last_error() });
         match host.state() {
             HostState::Up => info!(host = %host.name, from = before.as_str(), "agent is up"),
             _ => {

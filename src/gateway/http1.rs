@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::io::Write;
 
 /// Request headers of the client that go on to the agent: the credentials too, so that
-/// an agent with its own auth checks the same token.
-const FORWARDED: [HeaderName; 3] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION];
+/// an agent with its own auth checks the same token, and where an event stream resumes.
+const FORWARDED: [HeaderName; 4] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION, LAST_EVENT_ID];
+pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// Answer headers of the agent that go back to the client: a 401 of an agent's own auth
 /// keeps its challenge (RFC 9110 §11.6.1).
 const RETURNED: [HeaderName; 3] = [CONTENT_TYPE, ALLOW, WWW_AUTHENTICATE];

@@ -2,20 +2,27 @@
 //! views, health checks, hot reload and metrics. It keeps no state that must survive a
 //! restart, so any number of replicas can run side by side.
 
+pub mod apply;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod fanout;
+pub mod follow;
 pub mod guard;
 pub mod health;
 pub mod host_path;
 pub mod hosts;
 pub mod http1;
+pub mod idempotency;
+pub mod plan;
 pub mod pool;
 pub mod proxy;
 pub mod reload;
 pub mod routes;
+pub mod sse;
 pub mod state;
+pub mod stream;
 pub mod upstream;
 
 pub use config::GatewayConfig;

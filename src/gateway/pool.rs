@@ -39,7 +39,7 @@ const MIN_READ: usize = 1024;
 /// request must not pin its size for the life of the connection.
 const KEPT_BUFFER: usize = 64 * 1024;
 
-type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// One open connection to an agent, with its buffers (kept across requests).
 pub struct Conn {
@@ -232,6 +232,12 @@ impl Conn {
     /// Sends one request and reads its whole answer; `Ok` also says whether the
     /// connection can carry another request.
     pub async fn exchange(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(Answer, bool), Failure> {
+        self.send(request, host).await?;
+        self.read_answer(*request.method == Method::HEAD).await.map_err(Failure::Broken)
+    }
+
+    /// Writes one request, leaving its answer unread.
+    pub async fn send(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(), Failure> {
         self.write.clear();
         let Outgoing { method, target, headers, body } = *request;
         http1::encode_request(&mut self.write, method, target, &host.authority, headers, body);
@@ -243,8 +249,13 @@ impl Conn {
                 Err(e) => return Err(failure(written, e.into())),
             }
         }
-        self.stream.flush().await.map_err(|e| Failure::Broken(e.into()))?;
-        self.read_answer(*method == Method::HEAD).await.map_err(Failure::Broken)
+        self.stream.flush().await.map_err(|e| Failure::Broken(e.into()))
+    }
+
+    /// The socket and the bytes read from it so far, for an answer read as it comes
+    /// (`stream`): the connection never goes back to the pool.
+    pub fn into_io(self) -> (Stream, Vec<u8>) {
+        (self.stream, self.read)
     }
 
     async fn read_answer(&mut self, head_request: bool) -> Result<(Answer, bool), ConnError> {

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::echo::echo;
 use crate::gateway::error::GatewayError;
 use crate::gateway::guard::RequestHost;
-use crate::gateway::{Gateway, fanout, guard, health, proxy};
+use crate::gateway::{Gateway, apply, events, fanout, guard, health, proxy};
 use crate::http_server::trace;
 use crate::metrics;
 use crate::respond::{json, text};
@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{Extension, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -44,13 +44,15 @@ pub fn app(
 
 /// The `/v1` routes, in the order a 404 lists them; the proxied one (`None`) is served
 /// by `proxy::serve` ahead of the router.
-fn api_routes() -> [(&'static str, Option<MethodRouter<Arc<Gateway>>>); 5] {
+fn api_routes() -> [(&'static str, Option<MethodRouter<Arc<Gateway>>>); 7] {
     [
         ("/v1/hosts", Some(get(hosts_list))),
         ("/v1/hosts/{host}", Some(get(host_get))),
         (proxy::ROUTE, None),
         ("/v1/cluster/processes", Some(get(fanout::processes))),
         ("/v1/cluster/cpu_usage", Some(get(fanout::cpu_usage))),
+        ("/v1/cluster/events", Some(get(events::cluster_events))),
+        ("/v1/cluster/apply", Some(post(apply::cluster_apply))),
     ]
 }
 

@@ -4,7 +4,7 @@
 use crate::auth::Verifier;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::hosts::Hosts;
-use crate::gateway::upstream;
+use crate::gateway::{health, idempotency, upstream};
 use crate::metrics::GatewayMetrics;
 use crate::tls::ReloadableServerConfig;
 use std::sync::Arc;
@@ -16,6 +16,10 @@ pub struct Gateway {
     pub hosts: Hosts,
     pub clients: upstream::Clients,
     pub metrics: GatewayMetrics,
+    /// Health state changes, for the cluster event streams.
+    pub health_flips: tokio::sync::broadcast::Sender<health::Flip>,
+    /// `Idempotency-Key` records of this replica.
+    pub idempotency: Arc<idempotency::Store>,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
     pub draining: CancellationToken,
     /// The listener's TLS configuration, reloadable.
@@ -44,6 +48,11 @@ impl Gateway {
             clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
             hosts: Hosts::default(),
             metrics: GatewayMetrics::new().map_err(std::io::Error::other)?,
+            health_flips: tokio::sync::broadcast::channel(health::FLIPS).0,
+            idempotency: Arc::new(idempotency::Store::new(
+                config.idempotency_ttl,
+                config.idempotency_max_entries,
+            )),
             draining,
             tls,
             verifier,

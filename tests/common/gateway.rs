@@ -174,25 +174,7 @@ async fn answer_all(
     close_when_idle: bool,
 ) {
     let mut buf = Vec::new();
-    loop {
-        let complete = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).and_then(|end| {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let body_length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse::<usize>().expect("content length"));
-            (buf.len() >= end + body_length).then_some((head, end + body_length))
-        });
-        let Some((head, length)) = complete else {
-            let mut chunk = [0; 4096];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            continue;
-        };
-        let line = head.lines().next().unwrap_or_default().to_owned();
-        buf.drain(..length);
+    while let Some(line) = next_request(&mut stream, &mut buf).await {
         if line != "get /v1/processes http/1.1" {
             log.lock().push((connection, line));
         }
@@ -205,4 +187,68 @@ async fn answer_all(
             return;
         }
     }
+}
+
+/// Reads the next whole request (head and `content-length` body) from `stream`, `buf`
+/// holding what was read beyond the last one; its request line, lower case.
+async fn next_request(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    loop {
+        let complete = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).and_then(|end| {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let body_length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse::<usize>().expect("content length"));
+            (buf.len() >= end + body_length).then_some((head, end + body_length))
+        });
+        if let Some((head, length)) = complete {
+            buf.drain(..length);
+            return Some(head.lines().next().unwrap_or_default().to_owned());
+        }
+        let mut chunk = [0; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// What `delaying_upstream`s saw: every request line but health checks, with the agent's
+/// port, and how many requests were in their hands at once, at most.
+#[derive(Default)]
+pub struct Overlap {
+    pub lines: parking_lot::Mutex<Vec<(u16, String)>>,
+    now: AtomicUsize,
+    pub max: AtomicUsize,
+}
+
+/// A fake agent that answers health checks `200 []` at once and any other request `204`
+/// after `delay`, counting it in `overlap` from its arrival until just before its answer.
+pub async fn delaying_upstream(delay: std::time::Duration, overlap: Arc<Overlap>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let overlap = overlap.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Some(line) = next_request(&mut stream, &mut buf).await {
+                    let answer = if line == "get /v1/processes http/1.1" {
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]"
+                    } else {
+                        overlap.lines.lock().push((addr.port(), line));
+                        let now = overlap.now.fetch_add(1, Ordering::SeqCst) + 1;
+                        overlap.max.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        overlap.now.fetch_sub(1, Ordering::SeqCst);
+                        "HTTP/1.1 204 No Content\r\n\r\n"
+                    };
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
