@@ -129,7 +129,7 @@ async fn metrics_get(State(gateway): State<Arc<Gateway>>) -> Response {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_404_lists_every_v1_route_as_before() {
+    fn the_404_lists_every_v1_route() {
         let error = super::GatewayError::NoRoute {
             path: "/v1/processes".to_owned(),
             routes: super::listed(&super::api_routes()),
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "Not found: /v1/processes (routes: /v1/hosts, /v1/hosts/{host}, /v1/hosts/{host}/..., \
-             /v1/cluster/processes, /v1/cluster/cpu_usage)"
+             /v1/cluster/processes, /v1/cluster/cpu_usage, /v1/cluster/events, /v1/cluster/apply)"
         );
     }
 }
