@@ -74,7 +74,7 @@ pub async fn open(
 
 impl Upstream {
     /// The next body bytes, as soon as any are complete; `None` at the end of the body.
-    pub async fn next(&mut self) -> Result<Option<Bytes>, String> {
+    pub async fn next(&mut self) -> Result<Option<Bytes>, ConnError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -86,27 +86,27 @@ impl Upstream {
                 return Ok(None);
             }
             self.raw.reserve(READ_SIZE);
-            if self.io.read_buf(&mut self.raw).await.map_err(|e| e.to_string())? == 0 {
+            if self.io.read_buf(&mut self.raw).await? == 0 {
                 return match self.framing {
                     Framing::UntilClose => {
                         self.done = true;
                         Ok(None)
                     }
-                    _ => Err("the agent closed the stream".to_owned()),
+                    _ => Err(ConnError::Closed("in the middle of its stream")),
                 };
             }
         }
     }
 
     /// What the bytes received so far complete.
-    fn take(&mut self) -> Result<Option<Bytes>, String> {
+    fn take(&mut self) -> Result<Option<Bytes>, ConnError> {
         let piece = match self.framing {
             Framing::Empty => {
                 self.done = true;
                 return Ok(None);
             }
             Framing::Chunked => {
-                self.done = self.chunks.advance(&self.raw, MAX_CHUNK).map_err(|e| e.to_string())?;
+                self.done = self.chunks.advance(&self.raw, MAX_CHUNK)?;
                 self.raw.drain(..self.chunks.consumed);
                 self.chunks.consumed = 0;
                 std::mem::take(&mut self.chunks.body)
