@@ -15,20 +15,20 @@ use tracing::info;
 
 /// What the guard decided about a request.
 #[derive(Clone, Debug)]
-pub struct Note {
+pub(crate) struct Note {
     /// The subject of a verified token (also when it lacked the scope or the host).
-    pub sub: Option<Arc<str>>,
+    pub(crate) sub: Option<Arc<str>>,
     /// The host the request is for: decoded and validated, or the agent's own name.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// `allowed`, or why it was refused (`scope`, `host`, `expired`, `bad_host_name`…).
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 impl Note {
-    pub const ALLOWED: &'static str = "allowed";
+    pub(crate) const ALLOWED: &'static str = "allowed";
 
     /// Leaves the note in `response` when the request is one the audit trail records.
-    pub fn attach(self, method: &Method, response: &mut Response) {
+    pub(crate) fn attach(self, method: &Method, response: &mut Response) {
         if is_mutating(method) {
             response.extensions_mut().insert(self);
         }
@@ -38,14 +38,14 @@ impl Note {
 /// In a response's extensions: the request was a dry run (`?dry_run=true`), nothing was
 /// changed; the audit event says so.
 #[derive(Clone, Copy, Debug)]
-pub struct DryRun;
+pub(crate) struct DryRun;
 
-pub fn is_mutating(method: &Method) -> bool {
+pub(crate) fn is_mutating(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD)
 }
 
 /// A mutating request seen arriving, waiting for its answer.
-pub struct Pending {
+pub(crate) struct Pending {
     method: Method,
     path: String,
     client: Option<String>,
@@ -54,7 +54,7 @@ pub struct Pending {
 
 impl Pending {
     /// `None` for reads: they are not audited.
-    pub fn start(request: &Request) -> Option<Self> {
+    pub(crate) fn start(request: &Request) -> Option<Self> {
         if !is_mutating(request.method()) {
             return None;
         }
@@ -66,7 +66,7 @@ impl Pending {
         })
     }
 
-    pub fn finish(self, response: &Response) {
+    pub(crate) fn finish(self, response: &Response) {
         let note = response.extensions().get::<Note>();
         info!(
             target: "audit",
@@ -85,7 +85,7 @@ impl Pending {
 }
 
 /// The audit trail as a middleware (the agent's router).
-pub async fn layer(request: Request, next: Next) -> Response {
+pub(crate) async fn layer(request: Request, next: Next) -> Response {
     let pending = Pending::start(&request);
     let response = next.run(request).await;
     if let Some(pending) = pending {

@@ -104,69 +104,69 @@ pub struct AgentArgs {
     pub api_port: u16,
     /// Deadline of every SPP command (e.g. 5s, 500ms).
     #[arg(long, env = "SPP_CTL_COMMAND_TIMEOUT", default_value_t = defaults::text(defaults::COMMAND_TIMEOUT))]
-    pub command_timeout: String,
+    pub(crate) command_timeout: String,
     /// Deadline of `exit`; the process counts as gone afterwards anyway.
     #[arg(long, env = "SPP_CTL_EXIT_TIMEOUT", default_value_t = defaults::text(defaults::EXIT_TIMEOUT))]
-    pub exit_timeout: String,
+    pub(crate) exit_timeout: String,
     /// Deadline of the `_get_client_id` handshake of a secondary.
     #[arg(long, env = "SPP_CTL_HANDSHAKE_TIMEOUT", default_value_t = defaults::text(defaults::HANDSHAKE_TIMEOUT))]
-    pub handshake_timeout: String,
+    pub(crate) handshake_timeout: String,
     /// Commands that may wait for one process; more get 503.
     #[arg(long, env = "SPP_CTL_QUEUE_DEPTH", default_value_t = defaults::QUEUE_DEPTH)]
-    pub queue_depth: usize,
+    pub(crate) queue_depth: usize,
     /// Events kept for clients reconnecting to `GET /v1/events` with `Last-Event-ID`.
     #[arg(long, env = "SPP_CTL_EVENT_BUFFER", default_value_t = 1024)]
-    pub event_buffer: usize,
+    pub(crate) event_buffer: usize,
     /// Reply frame size of spp_primary/spp_nfv (32768; 2048 for SPP before 2020).
     #[arg(long, env = "SPP_CTL_FRAME_SIZE", default_value_t = defaults::FRAME_SIZE)]
-    pub frame_size: usize,
+    pub(crate) frame_size: usize,
     /// Largest request body in bytes.
     #[arg(long, env = "SPP_CTL_BODY_LIMIT", default_value_t = defaults::BODY_LIMIT)]
-    pub body_limit: usize,
+    pub(crate) body_limit: usize,
     /// Time a client has to send a request head; a new connection must begin its
     /// first request within it too.
     #[arg(long, env = "SPP_CTL_HEADER_TIMEOUT", default_value_t = defaults::text(defaults::HEADER_TIMEOUT))]
-    pub header_timeout: String,
+    pub(crate) header_timeout: String,
     /// Time a client has to send a request body (408 and a close after it).
     #[arg(long, env = "SPP_CTL_BODY_TIMEOUT", default_value_t = defaults::text(defaults::BODY_TIMEOUT))]
-    pub body_timeout: String,
+    pub(crate) body_timeout: String,
     /// Time a keep-alive connection may stay open without a request (an HTTP/1.1 one
     /// also closes when --header-timeout passes without a whole request head).
     #[arg(long, env = "SPP_CTL_IDLE_TIMEOUT", default_value_t = defaults::text(defaults::IDLE_TIMEOUT))]
-    pub idle_timeout: String,
+    pub(crate) idle_timeout: String,
     /// Concurrent HTTP connections; beyond them, the oldest idle one is closed to
     /// admit a new one.
     #[arg(long, env = "SPP_CTL_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
     #[arg(long, env = "SPP_CTL_GRACE_PERIOD", default_value_t = defaults::text(defaults::GRACE))]
-    pub grace_period: String,
+    pub(crate) grace_period: String,
     /// After SIGTERM, /readyz answers 503 this long before the listeners close.
     #[arg(long, env = "SPP_CTL_DRAIN_PERIOD", default_value_t = defaults::text(defaults::AGENT_DRAIN))]
-    pub drain_period: String,
+    pub(crate) drain_period: String,
     /// Deadline of the SPP status reads behind one GET /metrics.
     #[arg(long, env = "SPP_CTL_SCRAPE_TIMEOUT", default_value_t = defaults::text(defaults::SCRAPE_TIMEOUT))]
-    pub scrape_timeout: String,
+    pub(crate) scrape_timeout: String,
     /// Name reported by GET /info (default: the machine's host name).
     #[arg(long, env = "SPP_CTL_HOST_NAME")]
-    pub host_name: Option<String>,
+    pub(crate) host_name: Option<String>,
     /// Serve the API over TLS with this certificate (PEM; with --tls-key).
     #[arg(long, env = "SPP_CTL_TLS_CERT")]
-    pub tls_cert: Option<std::path::PathBuf>,
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
     /// Private key of --tls-cert (PEM).
     #[arg(long, env = "SPP_CTL_TLS_KEY")]
-    pub tls_key: Option<std::path::PathBuf>,
+    pub(crate) tls_key: Option<std::path::PathBuf>,
     /// Require client certificates signed by this CA (mTLS, e.g. from the gateway).
     #[arg(long, env = "SPP_CTL_TLS_CLIENT_CA")]
-    pub tls_client_ca: Option<std::path::PathBuf>,
+    pub(crate) tls_client_ca: Option<std::path::PathBuf>,
     /// TOML file with an [auth] section (as the gateway's): JWT required on /v1.
     #[arg(long, env = "SPP_CTL_AUTH_CONFIG")]
-    pub auth_config: Option<std::path::PathBuf>,
+    pub(crate) auth_config: Option<std::path::PathBuf>,
     /// Also serve /metrics, /healthz and /readyz on this address (e.g. 0.0.0.0:9478), plain
     /// HTTP without auth, for Prometheus and probes when the API requires client
     /// certificates. Off by default.
     #[arg(long, env = "SPP_CTL_METRICS_ADDR")]
-    pub metrics_addr: Option<String>,
+    pub(crate) metrics_addr: Option<String>,
     /// Attach simulated processes (primary, nfv 1, vf 2, mirror 3, pcap 4): a demo
     /// without DPDK.
     #[arg(long, env = "SPP_CTL_SIMULATE")]

@@ -5,39 +5,39 @@
 use std::time::Duration;
 
 /// The original spp-ctl's ports: spp_primary, the secondaries, the REST API.
-pub const PRIMARY_PORT: u16 = 5555;
-pub const SECONDARY_PORT: u16 = 6666;
-pub const API_PORT: u16 = 7777;
+pub(crate) const PRIMARY_PORT: u16 = 5555;
+pub(crate) const SECONDARY_PORT: u16 = 6666;
+pub(crate) const API_PORT: u16 = 7777;
 
 /// SPP commands (agent).
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
-pub const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
-pub const QUEUE_DEPTH: usize = 64;
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const QUEUE_DEPTH: usize = 64;
 /// Reply frame of spp_primary/spp_nfv in current SPP (2048 before 2020).
-pub const FRAME_SIZE: usize = 32768;
-pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
-pub const AGENT_DRAIN: Duration = Duration::ZERO;
+pub(crate) const FRAME_SIZE: usize = 32768;
+pub(crate) const SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const AGENT_DRAIN: Duration = Duration::ZERO;
 
 /// The HTTP server of both roles.
-pub const BODY_LIMIT: usize = 1 << 20;
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-pub const MAX_CONNECTIONS: usize = 4096;
-pub const GRACE: Duration = Duration::from_secs(10);
+pub(crate) const BODY_LIMIT: usize = 1 << 20;
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
 
 /// The gateway.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
-pub const FANOUT_CONCURRENCY: usize = 64;
-pub const FANOUT_DEADLINE: Duration = Duration::from_secs(5);
-pub const GATEWAY_DRAIN: Duration = Duration::from_secs(5);
-pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const FANOUT_CONCURRENCY: usize = 64;
+pub(crate) const FANOUT_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const GATEWAY_DRAIN: Duration = Duration::from_secs(5);
+pub(crate) const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A duration as the flags and the file spell it: `5s`, `250ms`.
-pub fn text(duration: Duration) -> String {
+pub(crate) fn text(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
     } else {

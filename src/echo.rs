@@ -5,12 +5,12 @@
 use std::fmt::Write;
 
 /// Characters of the input kept; more are cut and marked with `...`.
-pub const ECHO_CHARS: usize = 64;
+pub(crate) const ECHO_CHARS: usize = 64;
 
 /// `value` cut to `ECHO_CHARS` characters, with every byte outside printable ASCII and
 /// every `"` or `\` percent-encoded: safe inside a quoted header parameter (RFC 6750
 /// allows neither quote nor backslash there) and on one log line.
-pub fn echo(value: &str) -> String {
+pub(crate) fn echo(value: &str) -> String {
     let mut out = String::with_capacity(value.len().min(ECHO_CHARS) + 3);
     let mut chars = value.chars();
     for c in chars.by_ref().take(ECHO_CHARS) {

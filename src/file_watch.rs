@@ -11,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::error;
 
 /// How often the files are looked at.
-pub const POLL: Duration = Duration::from_secs(2);
+pub(crate) const POLL: Duration = Duration::from_secs(2);
 
 /// What made a reload run; logged beside its outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     Hangup,
     Changed(Vec<PathBuf>),
 }
@@ -48,14 +48,14 @@ async fn stamp(path: &PathBuf) -> Option<Stamp> {
 
 /// The files of one configuration and how each looked when last seen.
 #[derive(Default)]
-pub struct Watched {
+pub(crate) struct Watched {
     files: Vec<(PathBuf, Option<Stamp>)>,
 }
 
 impl Watched {
     /// Watches `paths` from now on; files already watched keep their last state, so a
     /// change made during a reload is still seen afterwards.
-    pub async fn retarget(&mut self, mut paths: Vec<PathBuf>) {
+    pub(crate) async fn retarget(&mut self, mut paths: Vec<PathBuf>) {
         paths.sort();
         paths.dedup();
         let mut files = Vec::with_capacity(paths.len());
@@ -71,7 +71,7 @@ impl Watched {
     }
 
     /// The files that changed (appeared, vanished or were rewritten) since last seen.
-    pub async fn changed(&mut self) -> Vec<PathBuf> {
+    pub(crate) async fn changed(&mut self) -> Vec<PathBuf> {
         let mut changed = Vec::new();
         for (path, state) in &mut self.files {
             let now = stamp(path).await;
@@ -87,8 +87,12 @@ impl Watched {
 /// Calls `reload` on SIGHUP and when one of the watched files changes (looked at every
 /// `poll`) until `shutdown`. `reload` names the files to watch from then on, or `None`
 /// to keep watching the same ones (a refused configuration).
-pub async fn run<F, Fut>(first: Vec<PathBuf>, poll: Duration, shutdown: CancellationToken, mut reload: F)
-where
+pub(crate) async fn run<F, Fut>(
+    first: Vec<PathBuf>,
+    poll: Duration,
+    shutdown: CancellationToken,
+    mut reload: F,
+) where
     F: FnMut(Trigger) -> Fut,
     Fut: std::future::Future<Output = Option<Vec<PathBuf>>>,
 {

@@ -15,7 +15,7 @@
 
 mod connections;
 mod exchange;
-pub mod trace;
+pub(crate) mod trace;
 
 use crate::tls::ReloadableServerConfig;
 use axum::extract::Request;
@@ -64,16 +64,16 @@ pub fn worker_index() -> Option<usize> {
 /// up on a client that does not read), the connection is dropped after `CUT_GRACE`, even
 /// if the client never reads what is left.
 #[derive(Clone, Debug)]
-pub struct CutOff(pub CancellationToken);
+pub(crate) struct CutOff(pub CancellationToken);
 
 /// Time a cut-off stream's client has to read its last bytes.
-pub const CUT_GRACE: Duration = Duration::from_secs(1);
+pub(crate) const CUT_GRACE: Duration = Duration::from_secs(1);
 
 /// Who is calling: the peer address, in the extensions of requests other than GET and
 /// HEAD (the audit log names it). Reads go without: inserting an extension allocates, on
 /// every request.
 #[derive(Clone, Copy, Debug)]
-pub struct Peer(pub SocketAddr);
+pub(crate) struct Peer(pub SocketAddr);
 
 /// Serves `app` (a `Router`, possibly wrapped in tower layers) on `listener` until
 /// `shutdown`, then drains. With `tls`, every connection starts with a TLS handshake.

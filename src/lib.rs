@@ -5,24 +5,24 @@
 //! Pieces used by more than one role sit at the top level.
 
 pub mod agent;
-pub mod audit;
+mod audit;
 pub mod auth;
 pub mod check;
 pub mod cli;
 pub mod client;
-pub mod defaults;
-pub mod echo;
-pub mod file_watch;
+mod defaults;
+mod echo;
+mod file_watch;
 pub mod gateway;
 pub mod http_server;
 pub mod logging;
-pub mod metrics;
+mod metrics;
 pub mod notify;
 pub mod open_files;
 pub mod openapi;
 pub mod proc_type;
-pub mod pyjson;
-pub mod respond;
+mod pyjson;
+mod respond;
 pub mod shutdown;
 pub mod sim;
 pub mod tls;

@@ -28,7 +28,7 @@ pub fn ready() {
 
 /// Runs `reload` between `RELOADING=1` and `READY=1`. systemd 253 and later require
 /// `MONOTONIC_USEC` beside `RELOADING=1`.
-pub async fn reloading<F: Future>(reload: F) -> F::Output {
+pub(crate) async fn reloading<F: Future>(reload: F) -> F::Output {
     match NotifyState::monotonic_usec_now() {
         Ok(now) => send(&[NotifyState::Reloading, now]),
         Err(_) => send(&[NotifyState::Reloading]),
@@ -38,7 +38,7 @@ pub async fn reloading<F: Future>(reload: F) -> F::Output {
     output
 }
 
-pub fn stopping() {
+pub(crate) fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 

@@ -19,11 +19,11 @@ fn route<S: Clone + Send + Sync + 'static>(document: &'static str) -> Router<S> 
 }
 
 /// The agent's document route.
-pub fn agent<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn agent<S: Clone + Send + Sync + 'static>() -> Router<S> {
     route(AGENT)
 }
 
 /// The gateway's document route.
-pub fn gateway<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn gateway<S: Clone + Send + Sync + 'static>() -> Router<S> {
     route(GATEWAY)
 }

@@ -16,10 +16,11 @@ pub enum ProcType {
 
 impl ProcType {
     /// The secondary types, in the order the agent lists them nowhere in particular.
-    pub const SECONDARIES: [ProcType; 4] = [ProcType::Nfv, ProcType::Vf, ProcType::Mirror, ProcType::Pcap];
+    pub(crate) const SECONDARIES: [ProcType; 4] =
+        [ProcType::Nfv, ProcType::Vf, ProcType::Mirror, ProcType::Pcap];
 
     /// The spelling used by `process_type` in the handshake and by the REST API.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProcType::Primary => "primary",
             ProcType::Nfv => "nfv",
@@ -30,12 +31,12 @@ impl ProcType {
     }
 
     /// Parses a secondary's `process_type` from the `_get_client_id` reply.
-    pub fn from_secondary(s: &str) -> Option<ProcType> {
+    pub(crate) fn from_secondary(s: &str) -> Option<ProcType> {
         Self::SECONDARIES.into_iter().find(|t| t.as_str() == s)
     }
 
     /// Primary and nfv reply with fixed-size NUL-padded frames; the others send bare text.
-    pub fn uses_frames(self) -> bool {
+    pub(crate) fn uses_frames(self) -> bool {
         matches!(self, ProcType::Primary | ProcType::Nfv)
     }
 }
@@ -48,18 +49,18 @@ impl fmt::Display for ProcType {
 
 /// Identifies one process in messages: `primary` or `<type>(<id>)`, e.g. `vf(2)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ProcName {
-    pub ty: ProcType,
+pub(crate) struct ProcName {
+    pub(crate) ty: ProcType,
     /// `None` only for the primary.
-    pub id: Option<u32>,
+    pub(crate) id: Option<u32>,
 }
 
 impl ProcName {
-    pub fn primary() -> Self {
+    pub(crate) fn primary() -> Self {
         ProcName { ty: ProcType::Primary, id: None }
     }
 
-    pub fn secondary(ty: ProcType, id: u32) -> Self {
+    pub(crate) fn secondary(ty: ProcType, id: u32) -> Self {
         ProcName { ty, id: Some(id) }
     }
 }

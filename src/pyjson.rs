@@ -9,7 +9,7 @@ use serde_json::ser::{CompactFormatter, Formatter, Serializer};
 use std::io::{self, Write};
 
 /// Serializes `value` the way Python's `json.dumps(value)` does.
-pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(256);
     let mut ser = Serializer::with_formatter(&mut out, PythonFormatter);
     // Writing into a Vec cannot fail, and a serde_json::Value (or our derived types)

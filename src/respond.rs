@@ -9,12 +9,12 @@ use axum::response::Response;
 use serde::Serialize;
 
 /// 200 with `value` as Python's `json.dumps` writes it, `Content-Type: application/json`.
-pub fn json<T: Serialize + ?Sized>(value: &T) -> Response {
+pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Response {
     with_type(StatusCode::OK, pyjson::to_string(value).into(), "application/json")
 }
 
 /// `status` with `body`, `Content-Type: text/plain`.
-pub fn text(status: StatusCode, body: impl Into<Body>) -> Response {
+pub(crate) fn text(status: StatusCode, body: impl Into<Body>) -> Response {
     with_type(status, body.into(), "text/plain")
 }
 

@@ -35,7 +35,7 @@ async fn wait_for_signal() {
 
 /// After `shutdown`, waits `drain` (`/readyz` already answers 503, so load balancers
 /// stop sending) and then cancels `stop`, which ends the accept loops.
-pub async fn drain_then_stop(
+pub(crate) async fn drain_then_stop(
     shutdown: CancellationToken,
     drain: std::time::Duration,
     stop: CancellationToken,

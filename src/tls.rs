@@ -48,20 +48,20 @@ fn listener_provider() -> Arc<rustls::crypto::CryptoProvider> {
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
     /// Require client certificates signed by this CA (mTLS).
-    pub client_ca: Option<PathBuf>,
+    pub(crate) client_ca: Option<PathBuf>,
     /// Protocol versions offered, like nginx's `ssl_protocols`.
     #[serde(default = "TlsVersion::all")]
-    pub versions: Vec<TlsVersion>,
+    pub(crate) versions: Vec<TlsVersion>,
 }
 
 /// A TLS protocol version a listener may speak. Resuming a TLS 1.2 session needs no key
 /// exchange, a TLS 1.3 one does: a listener for clients that open a connection per
 /// request may prefer 1.2 only.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-pub enum TlsVersion {
+pub(crate) enum TlsVersion {
     #[serde(rename = "1.2")]
     Tls12,
     #[serde(rename = "1.3")]
@@ -69,7 +69,7 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
-    pub fn all() -> Vec<TlsVersion> {
+    pub(crate) fn all() -> Vec<TlsVersion> {
         vec![TlsVersion::Tls13, TlsVersion::Tls12]
     }
 
@@ -97,14 +97,14 @@ impl ServerTlsFiles {
     }
 
     /// Every file named, for the reload watcher.
-    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+    pub(crate) fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
         [Some(&self.cert), Some(&self.key), self.client_ca.as_ref()].into_iter().flatten().cloned()
     }
 }
 
 impl ClientTlsFiles {
     /// Every file named, for the reload watcher.
-    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+    pub(crate) fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
         [&self.ca, &self.client_cert, &self.client_key].into_iter().flatten().cloned()
     }
 }
@@ -135,7 +135,7 @@ fn roots(path: &Path) -> Result<Arc<RootCertStore>, String> {
 }
 
 /// A listener configuration from its files; errors name the file and the cause.
-pub fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String> {
+pub(crate) fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String> {
     if files.versions.is_empty() {
         return Err("tls.versions: empty; list \"1.2\", \"1.3\" or both".to_owned());
     }
@@ -175,7 +175,7 @@ pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, String
 
 /// `client_config`; a refused server certificate names `ca_setting`, the key that sets
 /// the CA (`upstream_tls.ca`, `auth.jwks_ca`).
-pub fn client_config_for(
+pub(crate) fn client_config_for(
     files: &ClientTlsFiles,
     ca_setting: &'static str,
 ) -> Result<Arc<ClientConfig>, String> {
@@ -219,16 +219,16 @@ impl ReloadableServerConfig {
     }
 
     /// The files in force.
-    pub fn files(&self) -> ServerTlsFiles {
+    pub(crate) fn files(&self) -> ServerTlsFiles {
         self.files.read().clone()
     }
 
-    pub fn current(&self) -> Arc<ServerConfig> {
+    pub(crate) fn current(&self) -> Arc<ServerConfig> {
         self.current.read().clone()
     }
 
     /// Rereads the files (or new ones); on error the running configuration stays.
-    pub fn reload(&self, files: Option<ServerTlsFiles>) -> Result<(), String> {
+    pub(crate) fn reload(&self, files: Option<ServerTlsFiles>) -> Result<(), String> {
         let files = files.unwrap_or_else(|| self.files.read().clone());
         let config = server_config(&files)?;
         *self.current.write() = config;
@@ -237,7 +237,7 @@ impl ReloadableServerConfig {
     }
 
     /// notAfter of the served certificate, Unix seconds.
-    pub fn not_after(&self) -> Result<i64, String> {
+    pub(crate) fn not_after(&self) -> Result<i64, String> {
         cert_not_after(&self.files.read().cert)
     }
 }
@@ -267,7 +267,7 @@ mod der {
         (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
     }
 
-    pub fn not_after(cert: &[u8]) -> Option<i64> {
+    pub(crate) fn not_after(cert: &[u8]) -> Option<i64> {
         let (_, certificate, _) = tlv(cert)?;
         let (_, tbs, _) = tlv(certificate)?;
         let mut rest = tbs;

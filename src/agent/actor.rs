@@ -25,28 +25,32 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 /// Settings an actor needs from the agent's configuration.
 #[derive(Clone)]
-pub struct ActorSettings {
-    pub command_timeout: Duration,
-    pub exit_timeout: Duration,
-    pub queue_depth: usize,
+pub(crate) struct ActorSettings {
+    pub(crate) command_timeout: Duration,
+    pub(crate) exit_timeout: Duration,
+    pub(crate) queue_depth: usize,
     /// How long a text reply may stay quiet after its NULs before it counts as complete.
-    pub text_grace: Duration,
-    pub metrics: Arc<AgentMetrics>,
+    pub(crate) text_grace: Duration,
+    pub(crate) metrics: Arc<AgentMetrics>,
 }
 
 /// A connected, identified process: its stream, the decoder that read its handshake
 /// (if any) and bytes already read past it.
-pub struct Connection<S> {
-    pub name: ProcName,
-    pub peer: String,
-    pub stream: S,
-    pub decoder: ReplyDecoder,
-    pub pending: BytesMut,
+pub(crate) struct Connection<S> {
+    pub(crate) name: ProcName,
+    pub(crate) peer: String,
+    pub(crate) stream: S,
+    pub(crate) decoder: ReplyDecoder,
+    pub(crate) pending: BytesMut,
 }
 
 /// Registers the process and starts its actor. Registration happens before the actor
 /// runs, so an immediate EOF deregisters this very entry. Returns the entry replaced.
-pub fn attach<S>(conn: Connection<S>, registry: &Registry, settings: &ActorSettings) -> Option<ProcessHandle>
+pub(crate) fn attach<S>(
+    conn: Connection<S>,
+    registry: &Registry,
+    settings: &ActorSettings,
+) -> Option<ProcessHandle>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

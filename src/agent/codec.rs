@@ -85,17 +85,17 @@ impl ReplyDecoder {
         self.debt
     }
 
-    pub fn frame_size(&self) -> Option<usize> {
+    pub(crate) fn frame_size(&self) -> Option<usize> {
         self.frame
     }
 
     /// Takes and resets the count of non-NUL bytes found inside padding.
-    pub fn take_leftover(&mut self) -> usize {
+    pub(crate) fn take_leftover(&mut self) -> usize {
         std::mem::take(&mut self.leftover)
     }
 
     /// The peer's frames are not the size we thought: from now on skip leading NULs.
-    pub fn forget_frame_size(&mut self) {
+    pub(crate) fn forget_frame_size(&mut self) {
         self.frame = None;
         self.debt = 0;
     }
@@ -145,7 +145,7 @@ impl ReplyDecoder {
 
     /// Accepts a text reply that has stayed quiet for the grace period after its NULs.
     /// The frame size is evidently not what we assumed, so it is forgotten.
-    pub fn finish_text(&mut self) -> RawReply {
+    pub(crate) fn finish_text(&mut self) -> RawReply {
         self.forget_frame_size();
         self.complete_text()
     }

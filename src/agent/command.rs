@@ -8,7 +8,7 @@ use std::fmt;
 
 /// The first word of every command the agent sends: the metrics and events label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
+pub(crate) enum Verb {
     Status,
     Clear,
     Forward,
@@ -44,7 +44,7 @@ impl Verb {
         Verb::Exit,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verb::Status => "status",
             Verb::Clear => "clear",
@@ -66,7 +66,7 @@ impl Verb {
 
 /// Why a command text cannot be sent to a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
+pub(crate) enum Refused {
     #[error("longer than {0} bytes")]
     TooLong(usize),
     #[error("more than {0} tokens")]
@@ -79,47 +79,47 @@ pub enum Refused {
 
 /// A command ready for the wire: its exact text and its verb.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
+pub(crate) struct Command {
     text: String,
     verb: Verb,
 }
 
 impl Command {
     /// `verb` alone: one short token fits every process.
-    pub fn bare(verb: Verb) -> Self {
+    pub(crate) fn bare(verb: Verb) -> Self {
         Command { text: verb.as_str().to_owned(), verb }
     }
 
     /// `{verb} {args}` for a process of type `target`, refused if it could not take it.
-    pub fn new(target: ProcType, verb: Verb, args: &str) -> Result<Self, Refused> {
+    pub(crate) fn new(target: ProcType, verb: Verb, args: &str) -> Result<Self, Refused> {
         let text = format!("{} {args}", verb.as_str());
         check(target, &text)?;
         Ok(Command { text, verb })
     }
 
-    pub fn status() -> Self {
+    pub(crate) fn status() -> Self {
         Command::bare(Verb::Status)
     }
 
-    pub fn exit() -> Self {
+    pub(crate) fn exit() -> Self {
         Command::bare(Verb::Exit)
     }
 
-    pub fn patch_reset() -> Self {
+    pub(crate) fn patch_reset() -> Self {
         Command { text: "patch reset".to_owned(), verb: Verb::Patch }
     }
 
     /// The bytes written to the socket, in one write.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
-    pub fn verb(&self) -> Verb {
+    pub(crate) fn verb(&self) -> Verb {
         self.verb
     }
 
     /// `exit`: the process terminates, so the connection ends whatever it answers.
-    pub fn is_exit(&self) -> bool {
+    pub(crate) fn is_exit(&self) -> bool {
         self.verb == Verb::Exit
     }
 }
@@ -157,7 +157,7 @@ fn limits(target: ProcType) -> (usize, usize) {
 /// Whether `text` (a whole command or a prefix of one) fits a process of type `target`:
 /// printable ASCII within its byte and token limits; the primary also copies the third
 /// token into a 16-byte buffer.
-pub fn check(target: ProcType, text: &str) -> Result<(), Refused> {
+pub(crate) fn check(target: ProcType, text: &str) -> Result<(), Refused> {
     let (bytes, tokens) = limits(target);
     if !text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(Refused::NotPrintable);
@@ -175,7 +175,7 @@ pub fn check(target: ProcType, text: &str) -> Result<(), Refused> {
 }
 
 /// Tokens as the processes count them: runs of spaces separate, never make, tokens.
-pub fn token_count(text: &str) -> usize {
+pub(crate) fn token_count(text: &str) -> usize {
     text.split(' ').filter(|t| !t.is_empty()).count()
 }
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("key({0}) required.")]
     KeyRequired(String),
     /// `value` is already rendered: a string verbatim, anything else as compact JSON.
@@ -50,7 +50,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::KeyRequired(_)
             | ApiError::InvalidKey { .. }
@@ -71,7 +71,7 @@ impl ApiError {
     }
 
     /// `invalid key(<key>): <value>.` with the value rendered as the spec says.
-    pub fn invalid(key: &str, value: &serde_json::Value) -> Self {
+    pub(crate) fn invalid(key: &str, value: &serde_json::Value) -> Self {
         let value = match value {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -79,7 +79,7 @@ impl ApiError {
         ApiError::InvalidKey { key: key.to_owned(), value }
     }
 
-    pub fn required(key: &str) -> Self {
+    pub(crate) fn required(key: &str) -> Self {
         ApiError::KeyRequired(key.to_owned())
     }
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 struct Counted;
 
 /// Wraps `router` (all routes already added) with both layers.
-pub fn track(router: axum::Router, metrics: Arc<AgentMetrics>) -> axum::Router {
+pub(crate) fn track(router: axum::Router, metrics: Arc<AgentMetrics>) -> axum::Router {
     router
         .route_layer(middleware::from_fn_with_state(metrics.clone(), matched))
         .layer(middleware::from_fn_with_state(metrics, unmatched))

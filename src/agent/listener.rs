@@ -22,13 +22,13 @@ use tracing::{info, warn};
 
 /// What the accept loops need.
 #[derive(Clone)]
-pub struct PortContext {
-    pub registry: Registry,
-    pub actor: ActorSettings,
-    pub frame_size: usize,
-    pub handshake_timeout: Duration,
+pub(crate) struct PortContext {
+    pub(crate) registry: Registry,
+    pub(crate) actor: ActorSettings,
+    pub(crate) frame_size: usize,
+    pub(crate) handshake_timeout: Duration,
     /// Processes seen since start, to tell a reconnect from a first connect.
-    pub seen: Arc<Mutex<HashSet<ProcName>>>,
+    pub(crate) seen: Arc<Mutex<HashSet<ProcName>>>,
 }
 
 impl PortContext {
@@ -39,7 +39,7 @@ impl PortContext {
 }
 
 /// Accepts primary connections until `shutdown`; each one is the primary.
-pub async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: CancellationToken) {
+pub(crate) async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: CancellationToken) {
     while let Some((stream, peer)) = accept(&listener, &shutdown).await {
         let conn = Connection {
             name: ProcName::primary(),
@@ -57,7 +57,7 @@ pub async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: Ca
 }
 
 /// Accepts secondary connections until `shutdown`; identification runs per connection.
-pub async fn serve_secondary(listener: TcpListener, ctx: PortContext, shutdown: CancellationToken) {
+pub(crate) async fn serve_secondary(listener: TcpListener, ctx: PortContext, shutdown: CancellationToken) {
     while let Some((stream, peer)) = accept(&listener, &shutdown).await {
         let ctx = ctx.clone();
         tokio::spawn(async move {

@@ -4,19 +4,19 @@
 //! registry of connected processes, and serves the REST API v1. `start` takes
 //! already-bound listeners and a shutdown token, so tests bind port 0.
 
-pub mod actor;
+pub(crate) mod actor;
 pub mod api;
 pub mod codec;
-pub mod command;
+pub(crate) mod command;
 pub mod config;
-pub mod error;
+pub(crate) mod error;
 pub mod events;
-pub mod http_metrics;
-pub mod listener;
-pub mod process;
-pub mod registry;
-pub mod scrape;
-pub mod security;
+pub(crate) mod http_metrics;
+pub(crate) mod listener;
+pub(crate) mod process;
+pub(crate) mod registry;
+pub(crate) mod scrape;
+pub(crate) mod security;
 
 pub use config::AgentConfig;
 pub use registry::Registry;

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a process answered to one command.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// A complete JSON value (NULs removed, parsed with member order kept).
     Json(Value),
     /// A non-JSON reply of primary/nfv (an echo of the tokenized command); interior NUL
@@ -25,7 +25,7 @@ pub enum Reply {
 
 /// Why a command did not produce a usable reply. Display texts are the REST bodies.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ProcessError {
+pub(crate) enum ProcessError {
     #[error("{proc} did not reply within {ms} ms")]
     Timeout { proc: ProcName, ms: u128 },
     #[error("connection to {proc} lost")]
@@ -37,7 +37,7 @@ pub enum ProcessError {
 }
 
 impl ProcessError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ProcessError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProcessError::Disconnected { .. } | ProcessError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -49,9 +49,9 @@ impl ProcessError {
 /// One queued command and where its reply goes.
 pub(crate) struct Job {
     /// `exit`: after the reply (or EOF, or the deadline) the actor closes and deregisters.
-    pub command: Command,
-    pub deadline: Duration,
-    pub reply: oneshot::Sender<Result<Reply, ProcessError>>,
+    pub(crate) command: Command,
+    pub(crate) deadline: Duration,
+    pub(crate) reply: oneshot::Sender<Result<Reply, ProcessError>>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,7 +86,7 @@ impl ProcessHandle {
         }
     }
 
-    pub fn name(&self) -> ProcName {
+    pub(crate) fn name(&self) -> ProcName {
         self.name
     }
 
@@ -94,19 +94,19 @@ impl ProcessHandle {
         self.generation
     }
 
-    pub fn peer(&self) -> &str {
+    pub(crate) fn peer(&self) -> &str {
         &self.peer
     }
 
     /// Commands waiting in the queue (not counting the one in flight).
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.jobs.max_capacity() - self.jobs.capacity()
     }
 
     /// Sends `command` and waits for its reply under the command deadline (the exit
     /// deadline for `exit`). On timeout or I/O failure the connection is closed and the
     /// process deregistered before this returns.
-    pub async fn call(&self, command: Command) -> Result<Reply, ProcessError> {
+    pub(crate) async fn call(&self, command: Command) -> Result<Reply, ProcessError> {
         let deadline = if command.is_exit() { self.exit_timeout } else { self.command_timeout };
         let (reply, answer) = oneshot::channel();
         let job = Job { command, deadline, reply };
@@ -123,14 +123,14 @@ impl ProcessHandle {
 
     /// Sends `exit`. The process is gone afterwards whatever happens: reply, EOF and
     /// deadline all count as success (it is terminating).
-    pub async fn exit(&self) {
+    pub(crate) async fn exit(&self) {
         let _ = self.call(Command::exit()).await;
         self.close.cancel();
     }
 
     /// Drops the connection after an unusable reply, so that whatever the process sends
     /// later cannot be taken for the answer to another command.
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         self.close.cancel();
     }
 }

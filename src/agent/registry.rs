@@ -41,7 +41,7 @@ struct Slots {
 
 impl Registry {
     /// A registry that publishes on `events`.
-    pub fn with_events(events: EventHub) -> Self {
+    pub(crate) fn with_events(events: EventHub) -> Self {
         Registry { shared: Arc::new(Shared { events, ..Shared::default() }) }
     }
 
@@ -50,7 +50,7 @@ impl Registry {
     }
 
     /// A receiver that sees a new value after every attach or detach.
-    pub fn changes(&self) -> watch::Receiver<u64> {
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
         self.shared.changes.subscribe()
     }
 
@@ -59,13 +59,13 @@ impl Registry {
     }
 
     /// A fresh generation number for a new connection.
-    pub fn next_generation(&self) -> u64 {
+    pub(crate) fn next_generation(&self) -> u64 {
         self.shared.next_generation.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Registers `handle`, returning the entry it replaced (same primary slot or same
     /// secondary id, whatever its type). The caller closes the replaced connection.
-    pub fn register(&self, handle: ProcessHandle) -> Option<ProcessHandle> {
+    pub(crate) fn register(&self, handle: ProcessHandle) -> Option<ProcessHandle> {
         let (name, peer) = (handle.name(), handle.peer().to_owned());
         let mut slots = self.shared.slots.lock();
         let replaced = match name.id {
@@ -83,7 +83,7 @@ impl Registry {
     }
 
     /// Removes the entry for `name` only if it still belongs to connection `generation`.
-    pub fn deregister(&self, name: ProcName, generation: u64, reason: Detach) -> bool {
+    pub(crate) fn deregister(&self, name: ProcName, generation: u64, reason: Detach) -> bool {
         let mut slots = self.shared.slots.lock();
         let gone = match name.id {
             None => slots.primary.take_if(|h| h.generation() == generation),
@@ -110,17 +110,18 @@ impl Registry {
     }
 
     /// Every process: the primary first, then secondaries by ascending id.
-    pub fn snapshot(&self) -> Vec<ProcessHandle> {
+    pub(crate) fn snapshot(&self) -> Vec<ProcessHandle> {
         let slots = self.shared.slots.lock();
         slots.primary.iter().chain(slots.secondaries.values()).cloned().collect()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         let slots = self.shared.slots.lock();
         usize::from(slots.primary.is_some()) + slots.secondaries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

@@ -21,14 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-pub struct Scraper {
-    pub registry: Registry,
-    pub metrics: Arc<AgentMetrics>,
-    pub deadline: Duration,
+pub(crate) struct Scraper {
+    pub(crate) registry: Registry,
+    pub(crate) metrics: Arc<AgentMetrics>,
+    pub(crate) deadline: Duration,
 }
 
 /// The `/metrics` route.
-pub fn routes(scraper: Arc<Scraper>) -> axum::Router {
+pub(crate) fn routes(scraper: Arc<Scraper>) -> axum::Router {
     axum::Router::new().route("/metrics", get(metrics_get)).with_state(scraper)
 }
 
@@ -37,7 +37,7 @@ async fn metrics_get(State(scraper): State<Arc<Scraper>>) -> impl IntoResponse {
 }
 
 impl Scraper {
-    pub async fn render(&self) -> String {
+    pub(crate) async fn render(&self) -> String {
         self.refresh_process_gauges();
         let started = Instant::now();
         let dataplane = self.read_dataplane().await;

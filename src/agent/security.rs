@@ -20,9 +20,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-pub struct Security {
-    pub tls: Option<Arc<ReloadableServerConfig>>,
-    pub verifier: Option<Verifier>,
+pub(crate) struct Security {
+    pub(crate) tls: Option<Arc<ReloadableServerConfig>>,
+    pub(crate) verifier: Option<Verifier>,
     /// The `[auth]` section in force, and the file it is reread from.
     auth: RwLock<Option<AuthConfig>>,
     auth_file: Option<PathBuf>,
@@ -31,7 +31,7 @@ pub struct Security {
 }
 
 impl Security {
-    pub async fn load(config: &AgentConfig) -> Result<Self, String> {
+    pub(crate) async fn load(config: &AgentConfig) -> Result<Self, String> {
         let tls = match &config.tls {
             Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone())?)),
             None => None,
@@ -47,7 +47,7 @@ impl Security {
     }
 
     /// Every file in force: certificate, key, client CA, `--auth-config` and its keys.
-    pub fn files(&self) -> Vec<PathBuf> {
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = self.auth.read().iter().flat_map(|a| a.files()).collect();
         files.extend(self.auth_file.clone());
         if let Some(tls) = &self.tls {
@@ -58,7 +58,7 @@ impl Security {
 
     /// Rereads TLS, `--auth-config` and key files; what fails to load keeps its old
     /// version. `cause` is logged with the outcome.
-    pub async fn reload(&self, cause: &Trigger) {
+    pub(crate) async fn reload(&self, cause: &Trigger) {
         if let Some(tls) = &self.tls {
             match tls.reload(None) {
                 Ok(()) => info!(%cause, "TLS certificate reloaded"),
@@ -83,7 +83,11 @@ impl Security {
 
 /// Requires, on `/v1` when auth is on, a valid token whose `hosts` claim covers this
 /// agent's own name; notes the decision for the audit trail.
-pub async fn guard(State(security): State<Arc<Security>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn guard(
+    State(security): State<Arc<Security>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if !request.uri().path().starts_with("/v1/") {
         return next.run(request).await;
     }
@@ -114,7 +118,7 @@ pub async fn guard(State(security): State<Arc<Security>>, mut request: Request, 
 }
 
 /// Reloads on SIGHUP and when a file in force changes, until `shutdown`.
-pub async fn reload_on_change(security: Arc<Security>, shutdown: CancellationToken) {
+pub(crate) async fn reload_on_change(security: Arc<Security>, shutdown: CancellationToken) {
     let files = security.files();
     file_watch::run(files, file_watch::POLL, shutdown, |cause| {
         let security = security.clone();

@@ -9,23 +9,23 @@ use std::sync::Arc;
 
 /// The claims we read; signature and time checks are done before this is built.
 #[derive(Debug, Clone, Deserialize)]
-pub struct RawClaims {
+pub(crate) struct RawClaims {
     #[serde(default)]
-    pub sub: Option<String>,
+    pub(crate) sub: Option<String>,
     #[serde(default)]
-    pub scope: Option<String>,
+    pub(crate) scope: Option<String>,
     #[serde(default)]
-    pub hosts: Option<HostsClaim>,
+    pub(crate) hosts: Option<HostsClaim>,
     #[serde(default)]
-    pub iat: Option<i64>,
+    pub(crate) iat: Option<i64>,
     #[serde(default)]
-    pub exp: Option<i64>,
+    pub(crate) exp: Option<i64>,
 }
 
 /// `hosts` as a JSON array of patterns, or one space/comma-separated string.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum HostsClaim {
+pub(crate) enum HostsClaim {
     List(Vec<String>),
     Text(String),
 }
@@ -33,20 +33,20 @@ pub enum HostsClaim {
 /// The caller, as the token describes it. Shared parts: a cached principal is cloned
 /// into every request its token makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub sub: Arc<str>,
-    pub scopes: Arc<[String]>,
+pub(crate) struct Principal {
+    pub(crate) sub: Arc<str>,
+    pub(crate) scopes: Arc<[String]>,
     /// `None`: every host.
-    pub hosts: Option<Arc<[String]>>,
+    pub(crate) hosts: Option<Arc<[String]>>,
 }
 
 impl Principal {
     /// The caller of an open (auth mode `none`) listener.
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         Principal { sub: "anonymous".into(), scopes: ["spp:admin".to_owned()].into(), hosts: None }
     }
 
-    pub fn from_claims(claims: RawClaims) -> Self {
+    pub(crate) fn from_claims(claims: RawClaims) -> Self {
         let scopes = claims.scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
         let hosts = claims.hosts.map(|h| match h {
             HostsClaim::List(list) => list.into(),
@@ -63,7 +63,7 @@ impl Principal {
 
     /// `spp:read` for GET/HEAD, `spp:write` for anything else; `spp:admin` allows all,
     /// `spp:write` implies read.
-    pub fn authorize_method(&self, method: &Method) -> Result<(), AuthError> {
+    pub(crate) fn authorize_method(&self, method: &Method) -> Result<(), AuthError> {
         let reading = matches!(*method, Method::GET | Method::HEAD);
         let allowed = self.has("spp:admin") || self.has("spp:write") || (reading && self.has("spp:read"));
         match (allowed, reading) {
@@ -73,13 +73,13 @@ impl Principal {
         }
     }
 
-    pub fn allows_host(&self, host: &str) -> bool {
+    pub(crate) fn allows_host(&self, host: &str) -> bool {
         self.hosts
             .as_ref()
             .is_none_or(|patterns| patterns.iter().any(|p| glob(p.as_bytes(), host.as_bytes())))
     }
 
-    pub fn authorize_host(&self, host: &str) -> Result<(), AuthError> {
+    pub(crate) fn authorize_host(&self, host: &str) -> Result<(), AuthError> {
         if self.allows_host(host) { Ok(()) } else { Err(AuthError::Host(echo(host))) }
     }
 }
@@ -87,7 +87,7 @@ impl Principal {
 /// `*` (any run) and `?` (one character) glob matching, without recursion: on a
 /// mismatch only the last `*` takes one more character, so the cost is at most
 /// `pattern.len() * text.len()` steps, and the text is a host name of at most 253 bytes.
-pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn glob(pattern: &[u8], text: &[u8]) -> bool {
     // Every character other than `*` consumes one of the text's: a pattern with more of
     // them cannot match, however long it is.
     if pattern.iter().filter(|&&p| p != b'*').count() > text.len() {

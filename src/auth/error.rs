@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error("missing bearer token")]
     Missing,
     #[error("malformed token: {0}")]
@@ -35,7 +35,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// The metrics label of `spp_gateway_auth_failures_total`.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             AuthError::Missing => "missing",
             AuthError::Malformed(_) => "malformed",
@@ -51,7 +51,7 @@ impl AuthError {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             AuthError::Scope(_) | AuthError::Host(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
@@ -59,7 +59,7 @@ impl AuthError {
     }
 
     /// The `WWW-Authenticate` value (RFC 6750 §3): no error code when no token was sent.
-    pub fn challenge(&self) -> String {
+    pub(crate) fn challenge(&self) -> String {
         let realm = r#"Bearer realm="spp-ctl""#;
         match self {
             AuthError::Missing => realm.to_owned(),

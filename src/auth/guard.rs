@@ -12,7 +12,7 @@ use tracing::warn;
 
 /// The caller's credentials alone: what crosses an await (a `Request` is not `Sync`) and
 /// what goes on to an agent, which checks the same token.
-pub fn credentials(headers: &HeaderMap) -> HeaderMap {
+pub(crate) fn credentials(headers: &HeaderMap) -> HeaderMap {
     let mut credentials = HeaderMap::new();
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         credentials.insert(header::AUTHORIZATION, value.clone());
@@ -22,10 +22,10 @@ pub fn credentials(headers: &HeaderMap) -> HeaderMap {
 
 /// Why a request was refused, and by whom when the token itself was valid.
 #[derive(Debug)]
-pub struct Refusal {
-    pub error: AuthError,
+pub(crate) struct Refusal {
+    pub(crate) error: AuthError,
     /// The subject of a verified token refused for its scope or hosts.
-    pub sub: Option<Arc<str>>,
+    pub(crate) sub: Option<Arc<str>>,
 }
 
 impl From<AuthError> for Refusal {
@@ -35,7 +35,7 @@ impl From<AuthError> for Refusal {
 }
 
 /// The caller of a request, or why it is refused.
-pub async fn admit(
+pub(crate) async fn admit(
     verifier: &Verifier,
     headers: &HeaderMap,
     method: &Method,
@@ -55,7 +55,7 @@ pub async fn admit(
 impl Refusal {
     /// The answer to a refused request, logged at warn with the reason only (never the
     /// token) and noted for the audit trail.
-    pub fn into_response_for(self, method: &Method, path: &str, host: Option<&str>) -> Response {
+    pub(crate) fn into_response_for(self, method: &Method, path: &str, host: Option<&str>) -> Response {
         let reason = self.error.reason();
         warn!(reason, %method, path = echo(path), "request refused");
         let mut response = self.error.into_response();

@@ -19,7 +19,7 @@ use tracing::warn;
 
 /// Why a fetch of the key set failed; the cached keys stay in force.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("{0}")]
     Request(#[source] axum::http::Error),
     #[error("JWKS fetch timed out")]
@@ -34,17 +34,17 @@ pub enum FetchError {
     Invalid(#[source] serde_json::Error),
 }
 
-pub struct RemoteJwks {
+pub(crate) struct RemoteJwks {
     url: axum::http::Uri,
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
-    pub refresh: Duration,
+    pub(crate) refresh: Duration,
     min_refetch: Duration,
     keys: RwLock<Arc<Vec<Key>>>,
     last_fetch: Mutex<Option<Instant>>,
 }
 
 impl RemoteJwks {
-    pub fn new(
+    pub(crate) fn new(
         url: &str,
         tls: Arc<rustls::ClientConfig>,
         refresh: Duration,
@@ -70,12 +70,12 @@ impl RemoteJwks {
         })
     }
 
-    pub fn keys(&self) -> Arc<Vec<Key>> {
+    pub(crate) fn keys(&self) -> Arc<Vec<Key>> {
         self.keys.read().clone()
     }
 
     /// Fetches now; on failure the cached keys stay.
-    pub async fn fetch(&self) -> Result<(), FetchError> {
+    pub(crate) async fn fetch(&self) -> Result<(), FetchError> {
         *self.last_fetch.lock() = Some(Instant::now());
         let request =
             axum::http::Request::get(self.url.clone()).body(Empty::new()).map_err(FetchError::Request)?;
@@ -93,7 +93,7 @@ impl RemoteJwks {
     }
 
     /// A refetch because a token named an unknown key id, unless one happened recently.
-    pub async fn refetch_for_unknown_kid(&self) -> bool {
+    pub(crate) async fn refetch_for_unknown_kid(&self) -> bool {
         // Claim the slot under the lock, so concurrent unknown kids cannot all pass.
         {
             let mut last = self.last_fetch.lock();
@@ -109,7 +109,7 @@ impl RemoteJwks {
     }
 
     /// Refreshes every `refresh` until `stop`.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, stop: CancellationToken) {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,

@@ -11,24 +11,24 @@ use std::str::FromStr;
 /// One `[[auth.keys]]` entry: exactly one of the four sources.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct KeySource {
-    pub kid: Option<String>,
-    pub alg: Option<String>,
-    pub secret_file: Option<PathBuf>,
-    pub public_key_file: Option<PathBuf>,
-    pub jwks_file: Option<PathBuf>,
-    pub jwks_url: Option<String>,
+pub(crate) struct KeySource {
+    pub(crate) kid: Option<String>,
+    pub(crate) alg: Option<String>,
+    pub(crate) secret_file: Option<PathBuf>,
+    pub(crate) public_key_file: Option<PathBuf>,
+    pub(crate) jwks_file: Option<PathBuf>,
+    pub(crate) jwks_url: Option<String>,
     /// Remote JWKS: how often to refresh (default 5m).
-    pub refresh_interval: Option<String>,
+    pub(crate) refresh_interval: Option<String>,
     /// Remote JWKS: the least time between two fetches caused by unknown key ids (30s).
-    pub min_refetch_interval: Option<String>,
+    pub(crate) min_refetch_interval: Option<String>,
 }
 
 #[derive(Clone)]
-pub struct Key {
-    pub kid: Option<String>,
-    pub alg: Algorithm,
-    pub key: DecodingKey,
+pub(crate) struct Key {
+    pub(crate) kid: Option<String>,
+    pub(crate) alg: Algorithm,
+    pub(crate) key: DecodingKey,
 }
 
 impl std::fmt::Debug for Key {
@@ -38,13 +38,13 @@ impl std::fmt::Debug for Key {
     }
 }
 
-pub fn algorithm(name: &str) -> Result<Algorithm, String> {
+pub(crate) fn algorithm(name: &str) -> Result<Algorithm, String> {
     // Named in a token's header too: echoed, not quoted whole.
     Algorithm::from_str(name).map_err(|_| format!("unknown algorithm \"{}\"", crate::echo::echo(name)))
 }
 
 /// Loads a file-based source (secret, public key or JWKS file).
-pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
+pub(crate) fn load(source: &KeySource) -> Result<Vec<Key>, String> {
     let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     if let Some(path) = &source.jwks_file {
         let set: JwkSet = serde_json::from_slice(&read(path)?)
@@ -77,7 +77,7 @@ pub fn load(source: &KeySource) -> Result<Vec<Key>, String> {
 
 /// Why a key file does not load, as a sentence with the fix: the library's own error
 /// (`InvalidKeyFormat`) says neither. `half` is "public" or "private".
-pub fn explain(alg: Algorithm, error: &jsonwebtoken::errors::Error, half: &str) -> String {
+pub(crate) fn explain(alg: Algorithm, error: &jsonwebtoken::errors::Error, half: &str) -> String {
     let family = match alg {
         Algorithm::ES256 => "a P-256 EC",
         Algorithm::ES384 => "a P-384 EC",
@@ -109,7 +109,7 @@ fn public_key(alg: Algorithm, pem: &[u8]) -> jsonwebtoken::errors::Result<Decodi
 }
 
 /// The usable keys of a JWKS: each needs an algorithm, stated or implied by its type.
-pub fn from_jwks(set: &JwkSet) -> Vec<Key> {
+pub(crate) fn from_jwks(set: &JwkSet) -> Vec<Key> {
     set.keys
         .iter()
         .filter_map(|jwk| {

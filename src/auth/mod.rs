@@ -2,14 +2,14 @@
 //! agent. `Verifier::verify` turns an `Authorization` header into a `Principal` or an
 //! `AuthError`; key files are reloadable and a broken reload keeps the old keys.
 
-pub mod claims;
-pub mod error;
-pub mod guard;
-pub mod jwks;
-pub mod keys;
+pub(crate) mod claims;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod jwks;
+pub(crate) mod keys;
 
-pub use claims::Principal;
-pub use error::AuthError;
+pub(crate) use claims::Principal;
+pub(crate) use error::AuthError;
 
 use base64::Engine;
 use claims::RawClaims;
@@ -30,15 +30,15 @@ use tracing::warn;
 pub struct AuthConfig {
     /// `jwt` (default) or `none` (no authentication: development only).
     #[serde(default = "default_mode")]
-    pub mode: String,
-    pub issuer: Option<String>,
-    pub audience: Option<String>,
+    pub(crate) mode: String,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
     #[serde(default = "default_leeway")]
-    pub leeway: String,
+    pub(crate) leeway: String,
     #[serde(default)]
-    pub keys: Vec<KeySource>,
+    pub(crate) keys: Vec<KeySource>,
     /// CA that signs the identity provider's certificate (for `jwks_url`).
-    pub jwks_ca: Option<PathBuf>,
+    pub(crate) jwks_ca: Option<PathBuf>,
 }
 
 fn default_mode() -> String {
@@ -49,12 +49,12 @@ fn default_leeway() -> String {
 }
 
 impl AuthConfig {
-    pub fn is_none(&self) -> bool {
+    pub(crate) fn is_none(&self) -> bool {
         self.mode == "none"
     }
 
     /// Every key file and CA named, for the reload watcher.
-    pub fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+    pub(crate) fn files(&self) -> impl Iterator<Item = PathBuf> + '_ {
         let keys = self.keys.iter().flat_map(|k| [&k.secret_file, &k.public_key_file, &k.jwks_file]);
         keys.chain([&self.jwks_ca]).flatten().cloned()
     }
@@ -71,7 +71,7 @@ struct KeyRing {
     stop: CancellationToken,
 }
 
-pub struct Verifier {
+pub(crate) struct Verifier {
     ring: RwLock<Arc<KeyRing>>,
     /// Tokens verified recently, until their `exp`: clients resend the same token on
     /// every request, and verifying a signature costs more than proxying the request.
@@ -103,12 +103,12 @@ const VERIFIED_CAPACITY: usize = 4096;
 impl Verifier {
     /// Loads every key source; remote sets are fetched once now (a failure leaves them
     /// empty until the provider answers) and then refreshed in the background.
-    pub async fn new(config: &AuthConfig) -> Result<Self, String> {
+    pub(crate) async fn new(config: &AuthConfig) -> Result<Self, String> {
         Ok(Verifier { ring: RwLock::new(Arc::new(build(config).await?)), verified: Default::default() })
     }
 
     /// Replaces the keys; on error the running ones stay.
-    pub async fn reload(&self, config: &AuthConfig) -> Result<(), String> {
+    pub(crate) async fn reload(&self, config: &AuthConfig) -> Result<(), String> {
         let ring = Arc::new(build(config).await?);
         let old = std::mem::replace(&mut *self.ring.write(), ring);
         old.stop.cancel();
@@ -116,7 +116,7 @@ impl Verifier {
         Ok(())
     }
 
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         authorization: Option<&axum::http::HeaderValue>,
     ) -> Result<Principal, AuthError> {

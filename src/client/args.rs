@@ -13,39 +13,39 @@ const CLIENT: &str = "Client options";
 pub struct ClientArgs {
     /// Gateway or agent URL, e.g. https://gw:8443 or http://127.0.0.1:7777.
     #[arg(long, global = true, env = "SPP_CTL_SERVER", help_heading = CLIENT)]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// The agent behind a gateway (path /v1/hosts/HOST/...).
     #[arg(short = 'H', long, global = true, env = "SPP_CTL_HOST", help_heading = CLIENT)]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, global = true, value_enum, env = "SPP_CTL_OUTPUT", help_heading = CLIENT)]
-    pub output: Option<Output>,
+    pub(crate) output: Option<Output>,
     /// Context of the config file ($XDG_CONFIG_HOME/spp-ctl/config.toml) to use.
     #[arg(long, global = true, env = "SPP_CTL_CONTEXT", help_heading = CLIENT)]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// CA certificate (PEM) that issued the server's certificate (https).
     #[arg(long, global = true, env = "SPP_CTL_CACERT", help_heading = CLIENT)]
-    pub cacert: Option<PathBuf>,
+    pub(crate) cacert: Option<PathBuf>,
     /// Client certificate (PEM) for servers that require one (with --client-key).
     #[arg(long, global = true, env = "SPP_CTL_CLIENT_CERT", help_heading = CLIENT)]
-    pub client_cert: Option<PathBuf>,
+    pub(crate) client_cert: Option<PathBuf>,
     /// Private key (PEM) of --client-cert.
     #[arg(long, global = true, env = "SPP_CTL_CLIENT_KEY", help_heading = CLIENT)]
-    pub client_key: Option<PathBuf>,
+    pub(crate) client_key: Option<PathBuf>,
     /// File holding the bearer token (JWT).
     #[arg(long, global = true, env = "SPP_CTL_TOKEN_FILE", help_heading = CLIENT)]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// The bearer token itself (prefer SPP_CTL_TOKEN or --token-file: flags end up in
     /// shell history).
     #[arg(long, global = true, env = "SPP_CTL_TOKEN", hide_env_values = true, help_heading = CLIENT)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Deadline of one request, e.g. 30s.
     #[arg(long, global = true, env = "SPP_CTL_REQUEST_TIMEOUT", help_heading = CLIENT)]
-    pub request_timeout: Option<String>,
+    pub(crate) request_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Aligned tables and the SPP CLI's status layouts.
     Table,
     /// The server's JSON body, unchanged.
@@ -129,11 +129,11 @@ pub enum ClientCommand {
 #[derive(Debug, Clone, Args)]
 pub struct GetArgs {
     #[command(subcommand)]
-    pub what: GetWhat,
+    pub(crate) what: GetWhat,
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum GetWhat {
+pub(crate) enum GetWhat {
     /// The gateway's hosts and their state (one with NAME).
     #[command(visible_alias = "host")]
     Hosts { name: Option<String> },
@@ -149,23 +149,23 @@ pub enum GetWhat {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct Fanout {
+pub(crate) struct Fanout {
     /// Every host behind the gateway (/v1/cluster/...).
     #[arg(short = 'A', long = "all-hosts")]
-    pub all: bool,
+    pub(crate) all: bool,
     /// With -A: only these hosts (comma separated).
     #[arg(long, requires = "all")]
-    pub hosts: Option<String>,
+    pub(crate) hosts: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
     /// The merged stream of every host (/v1/cluster/events).
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Resume after this event id (Last-Event-ID).
     #[arg(long)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -363,7 +363,7 @@ pub enum ConfigAction {
 /// Refuses client options given to a server role (or to the agent without a
 /// subcommand), and agent flags given before a subcommand: clap cannot say it, since
 /// the client options are global.
-pub fn check_roles(matches: &ArgMatches, command: &clap::Command, client: bool) -> Result<(), String> {
+pub(crate) fn check_roles(matches: &ArgMatches, command: &clap::Command, client: bool) -> Result<(), String> {
     let given = |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine));
     for arg in command.get_arguments() {
         let (Some(long), true) = (arg.get_long(), given(arg.get_id().as_str())) else { continue };

@@ -12,51 +12,51 @@ use std::time::Duration;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_context: Option<String>,
+    pub(crate) current_context: Option<String>,
     #[serde(default)]
-    pub contexts: BTreeMap<String, Context>,
+    pub(crate) contexts: BTreeMap<String, Context>,
 }
 
 /// One target: a gateway (with its default host) or an agent.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Context {
+pub(crate) struct Context {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cacert: Option<PathBuf>,
+    pub(crate) cacert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_cert: Option<PathBuf>,
+    pub(crate) client_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_key: Option<PathBuf>,
+    pub(crate) client_key: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// The host behind the gateway when no -H is given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
 }
 
 /// Everything a request needs, flags over environment over context over defaults.
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub server: String,
-    pub host: Option<String>,
-    pub output: Output,
-    pub cacert: Option<PathBuf>,
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub token: Option<String>,
-    pub timeout: Duration,
+pub(crate) struct Target {
+    pub(crate) server: String,
+    pub(crate) host: Option<String>,
+    pub(crate) output: Output,
+    pub(crate) cacert: Option<PathBuf>,
+    pub(crate) client_cert: Option<PathBuf>,
+    pub(crate) client_key: Option<PathBuf>,
+    pub(crate) token: Option<String>,
+    pub(crate) timeout: Duration,
 }
 
 /// Without any server setting: the agent on this machine, as the SPP CLI assumes.
-pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7777";
+pub(crate) const DEFAULT_SERVER: &str = "http://127.0.0.1:7777";
 
 /// The config file's path: `SPP_CTL_CONFIG`, `$XDG_CONFIG_HOME/spp-ctl/config.toml`, or
 /// `$HOME/.config/spp-ctl/config.toml`.
-pub fn path() -> Option<PathBuf> {
+pub(crate) fn path() -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(file) = var("SPP_CTL_CONFIG") {
         return Some(file);
@@ -67,7 +67,7 @@ pub fn path() -> Option<PathBuf> {
 
 impl ConfigFile {
     /// The file at `path`; a missing file is an empty configuration.
-    pub fn load(path: &Path) -> Result<Self, Failure> {
+    pub(crate) fn load(path: &Path) -> Result<Self, Failure> {
         match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text)
                 .map_err(|e| Failure::local(format!("{}: {}", path.display(), e.message().trim_end()))),
@@ -101,7 +101,7 @@ fn config_path() -> Result<PathBuf, Failure> {
 }
 
 /// Flags and environment (clap has merged those) over the chosen context.
-pub fn resolve(args: &ClientArgs) -> Result<Target, Failure> {
+pub(crate) fn resolve(args: &ClientArgs) -> Result<Target, Failure> {
     let file = match path() {
         Some(path) => ConfigFile::load(&path)?,
         None => ConfigFile::default(),
@@ -141,7 +141,7 @@ fn read_token(file: &Path) -> Result<String, Failure> {
 }
 
 /// `spp-ctl config ...`; `args` gives the values of `set-context`.
-pub fn run(action: &ConfigAction, args: &ClientArgs) -> Result<(), Failure> {
+pub(crate) fn run(action: &ConfigAction, args: &ClientArgs) -> Result<(), Failure> {
     let path = config_path()?;
     let mut file = ConfigFile::load(&path)?;
     match action {

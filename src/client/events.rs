@@ -14,26 +14,26 @@ use std::time::Duration;
 
 /// One event of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub id: Option<String>,
-    pub event: String,
-    pub data: String,
+pub(crate) struct Event {
+    pub(crate) id: Option<String>,
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
 /// Splits a byte stream into events (the WHATWG rules this stream needs: `id`,
 /// `event`, multi-line `data`, `retry`, comments, CRLF, lines cut between chunks).
 #[derive(Debug, Default)]
-pub struct Parser {
+pub(crate) struct Parser {
     buffer: Vec<u8>,
     id: Option<String>,
     event: Option<String>,
     data: Vec<String>,
     /// The last `retry:` the server asked for.
-    pub retry: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
 }
 
 impl Parser {
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
         while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
@@ -77,7 +77,7 @@ impl Parser {
 }
 
 /// The line `-o json` prints: the data object with `id` and `event` added.
-pub fn json_line(event: &Event) -> String {
+pub(crate) fn json_line(event: &Event) -> String {
     let mut data = match serde_json::from_str::<Value>(&event.data) {
         Ok(Value::Object(map)) => map,
         _ => {
@@ -93,7 +93,7 @@ pub fn json_line(event: &Event) -> String {
 
 /// The human line: time, host (`host` of the data, else `default_host`, else `-`), type,
 /// then the other fields as key=value in the server's order.
-pub fn human_line(event: &Event, default_host: Option<&str>) -> String {
+pub(crate) fn human_line(event: &Event, default_host: Option<&str>) -> String {
     let data = serde_json::from_str::<Value>(&event.data).ok();
     let field = |key: &str| data.as_ref().and_then(|d| d.get(key)).and_then(Value::as_str).map(str::to_owned);
     let time = field("time").unwrap_or_else(|| "-".into());
@@ -114,7 +114,7 @@ pub fn human_line(event: &Event, default_host: Option<&str>) -> String {
 }
 
 /// Follows the stream until interrupted; reconnects after the server's `retry` delay.
-pub async fn follow(target: &Target, transport: &Transport, args: &EventsArgs) -> Result<(), Failure> {
+pub(crate) async fn follow(target: &Target, transport: &Transport, args: &EventsArgs) -> Result<(), Failure> {
     let path = if args.all {
         "/v1/cluster/events".to_owned()
     } else {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 /// Exit codes, also listed in docs/client.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
+pub(crate) enum Code {
     /// A local problem: config file, plan file, token file.
     Local = 1,
     /// Bad command line (clap's own code).
@@ -23,31 +23,31 @@ pub enum Code {
 
 /// A one-line message for stderr and the exit code it ends with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub code: Code,
-    pub message: String,
+pub(crate) struct Failure {
+    pub(crate) code: Code,
+    pub(crate) message: String,
 }
 
 impl Failure {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Failure { code, message: message.into() }
     }
 
-    pub fn local(message: impl Into<String>) -> Self {
+    pub(crate) fn local(message: impl Into<String>) -> Self {
         Failure::new(Code::Local, message)
     }
 
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Failure::new(Code::Usage, message)
     }
 
     /// The code of an HTTP status that is not a success.
-    pub fn for_status(status: u16, message: impl Into<String>) -> Self {
+    pub(crate) fn for_status(status: u16, message: impl Into<String>) -> Self {
         let code = if status < 500 { Code::Api } else { Code::Server };
         Failure::new(code, message)
     }
 
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code as u8)
     }
 }

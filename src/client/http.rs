@@ -18,24 +18,24 @@ use std::time::Duration;
 
 /// One request of a command, relative to the server.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    pub method: Method,
+pub(crate) struct Request {
+    pub(crate) method: Method,
     /// Path and query, e.g. `/v1/hosts/h1/nfvs/1`.
-    pub path: String,
-    pub body: Option<String>,
-    pub headers: Vec<(&'static str, String)>,
+    pub(crate) path: String,
+    pub(crate) body: Option<String>,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Request {
-    pub fn new(method: Method, path: impl Into<String>) -> Self {
+    pub(crate) fn new(method: Method, path: impl Into<String>) -> Self {
         Request { method, path: path.into(), body: None, headers: Vec::new() }
     }
 
-    pub fn get(path: impl Into<String>) -> Self {
+    pub(crate) fn get(path: impl Into<String>) -> Self {
         Request::new(Method::GET, path)
     }
 
-    pub fn with_json(mut self, body: serde_json::Value) -> Self {
+    pub(crate) fn with_json(mut self, body: serde_json::Value) -> Self {
         self.body = Some(body.to_string());
         self
     }
@@ -43,31 +43,31 @@ impl Request {
 
 /// A whole answer.
 #[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Bytes,
 }
 
 impl Answer {
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|t| t.starts_with("application/json"))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-pub struct Transport {
+pub(crate) struct Transport {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     base: String,
     token: Option<String>,
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Transport {
-    pub fn new(target: &Target) -> Result<Self, Failure> {
+    pub(crate) fn new(target: &Target) -> Result<Self, Failure> {
         let uri: Uri =
             target.server.parse().map_err(|e| Failure::usage(format!("server {:?}: {e}", target.server)))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
@@ -97,7 +97,11 @@ impl Transport {
     }
 
     /// Sends `request`; the answer's head within the deadline, the body not read.
-    pub async fn open(&self, request: &Request, timeout: Duration) -> Result<Response<Incoming>, Failure> {
+    pub(crate) async fn open(
+        &self,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<Response<Incoming>, Failure> {
         let url = format!("{}{}", self.base, request.path);
         let mut builder = hyper::Request::builder().method(request.method.clone()).uri(&url);
         if let Some(token) = &self.token {
@@ -124,12 +128,7 @@ impl Transport {
         }
     }
 
-    /// Sends `request` and reads the whole answer within the transport's deadline.
-    pub async fn send(&self, request: &Request) -> Result<Answer, Failure> {
-        self.send_within(request, self.timeout).await
-    }
-
-    pub async fn send_within(&self, request: &Request, timeout: Duration) -> Result<Answer, Failure> {
+    pub(crate) async fn send_within(&self, request: &Request, timeout: Duration) -> Result<Answer, Failure> {
         let deadline = tokio::time::Instant::now() + timeout;
         let response = self.open(request, timeout).await?;
         let status = response.status().as_u16();

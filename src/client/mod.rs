@@ -2,16 +2,16 @@
 //! binary. `args` holds the flags, `config` the contexts, `routes` turns a command into
 //! a request, `http` sends it, `view` and `table` show the answer, `exit` the codes.
 
-pub mod args;
-pub mod config;
-pub mod events;
-pub mod exit;
-pub mod http;
-pub mod plan;
-pub mod routes;
-pub mod table;
-pub mod token;
-pub mod view;
+pub(crate) mod args;
+pub(crate) mod config;
+pub(crate) mod events;
+pub(crate) mod exit;
+pub(crate) mod http;
+pub(crate) mod plan;
+pub(crate) mod routes;
+pub(crate) mod table;
+pub(crate) mod token;
+pub(crate) mod view;
 
 use crate::client::args::{ClientArgs, ClientCommand, Output};
 use crate::client::config::Target;

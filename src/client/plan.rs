@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The plan in `file` (`-`: stdin) as JSON, whether written in JSON or YAML; `dry_run`
 /// overrides the plan's own setting.
-pub fn load(file: &Path, dry_run: bool) -> Result<Value, Failure> {
+pub(crate) fn load(file: &Path, dry_run: bool) -> Result<Value, Failure> {
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).map_err(|e| Failure::local(format!("stdin: {e}")))?
     } else {
@@ -22,7 +22,7 @@ pub fn load(file: &Path, dry_run: bool) -> Result<Value, Failure> {
 }
 
 /// JSON first (YAML would take it too, but JSON's errors are clearer for JSON), then YAML.
-pub fn parse(text: &str, dry_run: bool) -> Result<Value, String> {
+pub(crate) fn parse(text: &str, dry_run: bool) -> Result<Value, String> {
     let mut plan: Value = match serde_json::from_str(text) {
         Ok(plan) => plan,
         Err(json) if text.trim_start().starts_with('{') => return Err(format!("not valid JSON: {json}")),
@@ -40,13 +40,17 @@ pub fn parse(text: &str, dry_run: bool) -> Result<Value, String> {
     Ok(plan)
 }
 
-pub fn apply_request(plan: &Value) -> Request {
+pub(crate) fn apply_request(plan: &Value) -> Request {
     Request::new(Method::POST, "/v1/cluster/apply").with_json(plan.clone())
 }
 
 /// `GET {base}/processes?wait_for=...&timeout=...`, and how long to wait for the answer
 /// (the server's timeout and a margin).
-pub fn wait_request(base: &str, processes: &[String], timeout: &str) -> Result<(Request, Duration), Failure> {
+pub(crate) fn wait_request(
+    base: &str,
+    processes: &[String],
+    timeout: &str,
+) -> Result<(Request, Duration), Failure> {
     let wait = humantime::parse_duration(timeout)
         .map_err(|e| Failure::usage(format!("--timeout {timeout:?}: {e}")))?;
     let list = processes.join(",");
@@ -60,7 +64,7 @@ fn encode(text: &str) -> String {
 
 /// One row per host (`phase`, result), the hosts not attempted after them; the failure
 /// when any host failed or was not attempted.
-pub fn summary(answer: &Value) -> (String, Option<Failure>) {
+pub(crate) fn summary(answer: &Value) -> (String, Option<Failure>) {
     let mut rows = vec![["HOST", "PHASE", "RESULT"].map(str::to_owned).to_vec()];
     let hosts = answer["hosts"].as_object().cloned().unwrap_or_default();
     for (host, result) in &hosts {

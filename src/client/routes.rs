@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 /// How to show a successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     Hosts,
     Processes,
     ClusterProcesses,
@@ -36,9 +36,9 @@ pub enum View {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub request: Request,
-    pub view: View,
+pub(crate) struct Call {
+    pub(crate) request: Request,
+    pub(crate) view: View,
 }
 
 /// Path segment characters left as they are.
@@ -49,7 +49,7 @@ fn segment(text: &str) -> String {
 }
 
 /// `/v1` or `/v1/hosts/{host}`: where agent routes live.
-pub fn base(host: Option<&str>) -> String {
+pub(crate) fn base(host: Option<&str>) -> String {
     match host {
         Some(host) => format!("/v1/hosts/{}", segment(host)),
         None => "/v1".to_owned(),
@@ -69,7 +69,7 @@ fn done(method: Method, path: String, body: Option<Value>, what: String) -> Resu
 }
 
 /// The request of every command that is one request.
-pub fn for_command(command: &ClientCommand, host: Option<&str>) -> Result<Call, Failure> {
+pub(crate) fn for_command(command: &ClientCommand, host: Option<&str>) -> Result<Call, Failure> {
     let v1 = base(host);
     match command {
         ClientCommand::Get(get) => get_call(&get.what, &v1),
@@ -195,7 +195,7 @@ fn flow(action: &FlowAction, p: &str) -> Result<Call, Failure> {
 
 /// `[group N] [priority N] [transfer] ingress|egress pattern A / B / end actions C / end`
 /// (testpmd's words, as the SPP CLI takes them) → the `rule` object.
-pub fn flow_rule(words: &[String]) -> Result<Value, Failure> {
+pub(crate) fn flow_rule(words: &[String]) -> Result<Value, Failure> {
     let bad = |why: &str| Failure::usage(format!("flow rule: {why}"));
     let mut rule = Map::new();
     let mut words = words.iter().map(String::as_str).peekable();
@@ -248,7 +248,7 @@ pub fn flow_rule(words: &[String]) -> Result<Value, Failure> {
 }
 
 /// `nfv` or `spp_nfv`, then EAL options, `--`, application options → the launch body.
-pub fn launch_body(proc_type: &str, client_id: u32, options: &[String]) -> Result<Value, Failure> {
+pub(crate) fn launch_body(proc_type: &str, client_id: u32, options: &[String]) -> Result<Value, Failure> {
     let name = if proc_type.starts_with("spp_") { proc_type.to_owned() } else { format!("spp_{proc_type}") };
     let split = options.iter().position(|o| o == "--").unwrap_or(options.len());
     let (eal, app) = (&options[..split], options.get(split + 1..).unwrap_or_default());
@@ -326,7 +326,7 @@ fn port_body(action: AddDel, port: &str, direction: Dir, vlan: Option<Value>) ->
 }
 
 /// `add_vlantag ID PCP`, `del_vlantag` or nothing → the `vlan` object.
-pub fn vlan(words: &[String]) -> Result<Value, Failure> {
+pub(crate) fn vlan(words: &[String]) -> Result<Value, Failure> {
     let number = |word: &str, key: &str| {
         word.parse::<u32>()
             .map_err(|_| Failure::usage(format!("add_vlantag: {key} {word:?} is not a number")))

@@ -1,7 +1,7 @@
 //! Aligned columns (two spaces apart, no trailing blanks), as `kubectl get` prints them.
 
 /// `rows[0]` is the header; every row has the same number of cells.
-pub fn render(rows: &[Vec<String>]) -> String {
+pub(crate) fn render(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))

@@ -5,10 +5,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Warn when fewer than this many seconds are left.
-pub const SOON_S: u64 = 600;
+pub(crate) const SOON_S: u64 = 600;
 
 /// The token's `exp` claim, if it is a JWT that has one.
-pub fn expiry(token: &str) -> Option<u64> {
+pub(crate) fn expiry(token: &str) -> Option<u64> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
@@ -16,7 +16,7 @@ pub fn expiry(token: &str) -> Option<u64> {
 }
 
 /// The warning for a token with `exp` at `now` (seconds since the epoch), if any.
-pub fn warning(exp: u64, now: u64) -> Option<String> {
+pub(crate) fn warning(exp: u64, now: u64) -> Option<String> {
     if exp <= now {
         let ago = humantime::format_duration(std::time::Duration::from_secs(now - exp));
         Some(format!("warning: the token expired {ago} ago: get a new one"))

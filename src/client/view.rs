@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// The text for `view`, and the failure the answer carries despite its 200 (failed hosts
 /// of a fan-out, a flow rule the primary refused).
-pub fn render(view: &View, value: &Value) -> (String, Option<Failure>) {
+pub(crate) fn render(view: &View, value: &Value) -> (String, Option<Failure>) {
     match view {
         View::Hosts => (hosts(value), None),
         View::Processes => (rows(&["TYPE", "CLIENT-ID"], items(value), &["type", "client-id"]), None),

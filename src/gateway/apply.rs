@@ -36,7 +36,7 @@ struct Run {
     dry_run: bool,
 }
 
-pub async fn cluster_apply(
+pub(crate) async fn cluster_apply(
     State(gateway): State<Arc<Gateway>>,
     Extension(caller): Extension<Principal>,
     request: Request,

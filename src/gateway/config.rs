@@ -11,88 +11,88 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<String>,
+pub(crate) struct FileConfig {
+    pub(crate) listen: Option<String>,
     #[serde(default)]
-    pub insecure_plaintext: bool,
+    pub(crate) insecure_plaintext: bool,
     /// Threads serving client connections; 0 serves them on the main runtime.
-    pub workers: Option<usize>,
+    pub(crate) workers: Option<usize>,
     #[serde(default)]
-    pub agents: Vec<AgentEntry>,
-    pub discovery: Option<Discovery>,
+    pub(crate) agents: Vec<AgentEntry>,
+    pub(crate) discovery: Option<Discovery>,
     #[serde(default)]
-    pub timeouts: Timeouts,
+    pub(crate) timeouts: Timeouts,
     #[serde(default)]
-    pub fanout: Fanout,
+    pub(crate) fanout: Fanout,
     #[serde(default)]
-    pub metrics: MetricsSection,
+    pub(crate) metrics: MetricsSection,
     #[serde(default)]
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     #[serde(default)]
-    pub idempotency: Idempotency,
-    pub tls: Option<ServerTlsFiles>,
-    pub upstream_tls: Option<ClientTlsFiles>,
-    pub auth: Option<AuthConfig>,
+    pub(crate) idempotency: Idempotency,
+    pub(crate) tls: Option<ServerTlsFiles>,
+    pub(crate) upstream_tls: Option<ClientTlsFiles>,
+    pub(crate) auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct AgentEntry {
-    pub host: String,
-    pub url: String,
+pub(crate) struct AgentEntry {
+    pub(crate) host: String,
+    pub(crate) url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Discovery {
-    pub dns: String,
+pub(crate) struct Discovery {
+    pub(crate) dns: String,
     #[serde(default = "default_agent_port")]
-    pub port: u16,
+    pub(crate) port: u16,
     #[serde(default = "default_scheme")]
-    pub scheme: String,
+    pub(crate) scheme: String,
     #[serde(default = "default_discovery_interval")]
-    pub interval: String,
+    pub(crate) interval: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Timeouts {
-    pub connect: String,
-    pub request: String,
-    pub health_interval: String,
+pub(crate) struct Timeouts {
+    pub(crate) connect: String,
+    pub(crate) request: String,
+    pub(crate) health_interval: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Fanout {
-    pub concurrency: usize,
-    pub deadline: String,
+pub(crate) struct Fanout {
+    pub(crate) concurrency: usize,
+    pub(crate) deadline: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricsSection {
-    pub listen: Option<String>,
+pub(crate) struct MetricsSection {
+    pub(crate) listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    pub body: usize,
-    pub header_timeout: String,
-    pub body_timeout: String,
-    pub idle_timeout: String,
-    pub max_connections: usize,
-    pub drain: String,
-    pub grace: String,
+pub(crate) struct Limits {
+    pub(crate) body: usize,
+    pub(crate) header_timeout: String,
+    pub(crate) body_timeout: String,
+    pub(crate) idle_timeout: String,
+    pub(crate) max_connections: usize,
+    pub(crate) drain: String,
+    pub(crate) grace: String,
 }
 
 /// `Idempotency-Key` records: kept this long, at most this many (per replica).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Idempotency {
-    pub ttl: String,
-    pub max_entries: usize,
+pub(crate) struct Idempotency {
+    pub(crate) ttl: String,
+    pub(crate) max_entries: usize,
 }
 
 impl Default for Idempotency {
@@ -149,26 +149,26 @@ impl Default for Limits {
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub metrics_listen: Option<SocketAddr>,
-    pub workers: usize,
-    pub agents: Vec<AgentEntry>,
-    pub discovery: Option<DnsDiscovery>,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    pub health_interval: Duration,
-    pub fanout_concurrency: usize,
-    pub fanout_deadline: Duration,
-    pub body_limit: usize,
-    pub header_timeout: Duration,
-    pub body_timeout: Duration,
-    pub idle_timeout: Duration,
+    pub(crate) workers: usize,
+    pub(crate) agents: Vec<AgentEntry>,
+    pub(crate) discovery: Option<DnsDiscovery>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) health_interval: Duration,
+    pub(crate) fanout_concurrency: usize,
+    pub(crate) fanout_deadline: Duration,
+    pub(crate) body_limit: usize,
+    pub(crate) header_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     pub max_connections: usize,
-    pub drain: Duration,
-    pub grace: Duration,
-    pub idempotency_ttl: Duration,
-    pub idempotency_max_entries: usize,
-    pub tls: Option<ServerTlsFiles>,
-    pub upstream_tls: ClientTlsFiles,
-    pub auth: AuthConfig,
+    pub(crate) drain: Duration,
+    pub(crate) grace: Duration,
+    pub(crate) idempotency_ttl: Duration,
+    pub(crate) idempotency_max_entries: usize,
+    pub(crate) tls: Option<ServerTlsFiles>,
+    pub(crate) upstream_tls: ClientTlsFiles,
+    pub(crate) auth: AuthConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -182,7 +182,7 @@ pub struct DnsDiscovery {
 impl GatewayConfig {
     /// Every file the configuration names (certificates, keys, CAs), for the reload
     /// watcher.
-    pub fn files(&self) -> Vec<std::path::PathBuf> {
+    pub(crate) fn files(&self) -> Vec<std::path::PathBuf> {
         let tls = self.tls.iter().flat_map(|t| t.files());
         tls.chain(self.upstream_tls.files()).chain(self.auth.files()).collect()
     }
@@ -197,7 +197,8 @@ impl GatewayConfig {
         Self::parse_with(&text, overrides).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    #[cfg(test)]
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         Self::parse_with(text, &[])
     }
 
@@ -311,7 +312,7 @@ pub fn overrides(
 }
 
 /// A TOML error as `line L, column C: message`.
-pub fn located(text: &str, error: &toml::de::Error) -> String {
+pub(crate) fn located(text: &str, error: &toml::de::Error) -> String {
     let Some(span) = error.span() else { return error.message().to_owned() };
     let before = &text[..span.start.min(text.len())];
     let line = before.matches('\n').count() + 1;

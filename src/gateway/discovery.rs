@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-pub async fn run(gateway: Arc<Gateway>, dns: DnsDiscovery, shutdown: CancellationToken) {
+pub(crate) async fn run(gateway: Arc<Gateway>, dns: DnsDiscovery, shutdown: CancellationToken) {
     loop {
         match tokio::net::lookup_host((dns.name.as_str(), dns.port)).await {
             Ok(addresses) => refresh(&gateway, &dns, &addresses.collect::<Vec<_>>()).await,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
-pub enum GatewayError {
+pub(crate) enum GatewayError {
     /// The raw segment as `echo` quotes it.
     #[error(
         "invalid host name \"{0}\": expected dot-separated labels of [A-Za-z0-9_-]{{1,63}}, at most 253 bytes"
@@ -44,7 +44,7 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             GatewayError::BadHostName(_)
             | GatewayError::BrokenBody(_)

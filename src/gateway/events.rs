@@ -31,7 +31,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// One agent's stream as it comes: the head within the request deadline, then no
 /// deadline. The agent's answer is passed on whatever it is (a 401 of its own too).
-pub async fn host_stream(
+pub(crate) async fn host_stream(
     gateway: &Gateway,
     host: &Host,
     target: &str,
@@ -71,11 +71,11 @@ fn streamed(status: StatusCode, headers: HeaderMap, receiver: mpsc::Receiver<Byt
 }
 
 #[derive(serde::Deserialize)]
-pub struct ResumeQuery {
+pub(crate) struct ResumeQuery {
     last_event_id: Option<String>,
 }
 
-pub async fn cluster_events(
+pub(crate) async fn cluster_events(
     State(gateway): State<Arc<Gateway>>,
     Extension(caller): Extension<Principal>,
     Query(resume): Query<ResumeQuery>,

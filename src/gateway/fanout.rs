@@ -34,12 +34,12 @@ enum HostFailure {
 }
 
 #[derive(Deserialize)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// `?hosts=a,b`: only these hosts.
     hosts: Option<String>,
 }
 
-pub async fn processes(
+pub(crate) async fn processes(
     state: State<Arc<Gateway>>,
     caller: Extension<Principal>,
     filter: Query<Filter>,
@@ -48,7 +48,7 @@ pub async fn processes(
     cluster(state, caller, filter, &headers, "processes").await
 }
 
-pub async fn cpu_usage(
+pub(crate) async fn cpu_usage(
     state: State<Arc<Gateway>>,
     caller: Extension<Principal>,
     filter: Query<Filter>,

@@ -20,11 +20,11 @@ const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// An agent's event, its data object tagged with the host.
-pub struct Tagged {
-    pub host: String,
-    pub id: Option<u64>,
-    pub kind: String,
-    pub data: String,
+pub(crate) struct Tagged {
+    pub(crate) host: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) kind: String,
+    pub(crate) data: String,
 }
 
 /// How one connection to an agent's stream ended.
@@ -61,7 +61,7 @@ impl Resume {
 
 /// Follows one host's stream for as long as `out` is open, reconnecting with backoff and
 /// resuming after the last id seen.
-pub async fn follow(
+pub(crate) async fn follow(
     gateway: Arc<Gateway>,
     host: Arc<Host>,
     credentials: Arc<HeaderMap>,

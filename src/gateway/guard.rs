@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 /// The validated `{host}` of a request to `/v1/hosts/{host}`, for the handlers.
 #[derive(Clone, Debug)]
-pub struct RequestHost(pub String);
+pub(crate) struct RequestHost(pub String);
 
 /// The caller of a request with these parts, or the refusal to answer with.
-pub async fn check(
+pub(crate) async fn check(
     gateway: &Gateway,
     headers: &HeaderMap,
     method: &Method,
@@ -35,7 +35,7 @@ pub async fn check(
 }
 
 /// The 400 of a `{host}` that is not a host name: nothing else is looked at.
-pub fn refuse_host_name(error: GatewayError, method: &Method) -> Response {
+pub(crate) fn refuse_host_name(error: GatewayError, method: &Method) -> Response {
     let mut response = error.into_response();
     Note { sub: None, host: None, reason: "bad_host_name" }.attach(method, &mut response);
     response
@@ -43,7 +43,7 @@ pub fn refuse_host_name(error: GatewayError, method: &Method) -> Response {
 
 /// The layer: the caller's `Principal` and the validated host go into the request for
 /// the handlers (fan-out filtering, host lookup).
-pub async fn guard(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let host = match host_in_path(request.uri().path()) {
         Ok(host) => host,

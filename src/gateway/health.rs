@@ -13,18 +13,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// Flips kept for a cluster event stream that has not taken them yet.
-pub const FLIPS: usize = 256;
+pub(crate) const FLIPS: usize = 256;
 
 /// A host that went up or down.
 #[derive(Clone, Debug)]
-pub struct Flip {
-    pub host: String,
-    pub up: bool,
+pub(crate) struct Flip {
+    pub(crate) host: String,
+    pub(crate) up: bool,
     /// Why it is down.
-    pub error: String,
+    pub(crate) error: String,
 }
 
-pub async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
+pub(crate) async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
     loop {
         check_all(&gateway).await;
         gateway.clients.sweep();
@@ -36,7 +36,7 @@ pub async fn run(gateway: Arc<Gateway>, shutdown: CancellationToken) {
 }
 
 /// One round over every host, in parallel.
-pub async fn check_all(gateway: &Arc<Gateway>) {
+pub(crate) async fn check_all(gateway: &Arc<Gateway>) {
     let mut checks = JoinSet::new();
     for host in gateway.hosts.all() {
         let gateway = gateway.clone();
@@ -92,7 +92,7 @@ fn processes(body: &[u8]) -> usize {
 }
 
 /// Refreshes the per-host and per-state gauges from the table (hosts that left vanish).
-pub fn publish_states(gateway: &Gateway) {
+pub(crate) fn publish_states(gateway: &Gateway) {
     let metrics = &gateway.metrics;
     metrics.upstream_up.reset();
     let hosts = gateway.hosts.all();

@@ -9,14 +9,14 @@ use crate::gateway::hosts::is_host_name;
 use std::borrow::Cow;
 
 /// The raw (still encoded) `{host}` segment of a path under `/v1/hosts/`, if non-empty.
-pub fn raw_host(path: &str) -> Option<&str> {
+pub(crate) fn raw_host(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/v1/hosts/")?;
     rest.split('/').next().filter(|h| !h.is_empty())
 }
 
 /// The host a raw segment names: decoded once, then held to the host name grammar.
 /// Borrowed when the segment holds no escape, as on nearly every request.
-pub fn decode_host(raw: &str) -> Result<Cow<'_, str>, GatewayError> {
+pub(crate) fn decode_host(raw: &str) -> Result<Cow<'_, str>, GatewayError> {
     // Three bytes encode one character at most: longer segments cannot be a name, and
     // are refused before any work proportional to their length.
     if raw.len() > 3 * 253 {
@@ -31,7 +31,7 @@ pub fn decode_host(raw: &str) -> Result<Cow<'_, str>, GatewayError> {
 }
 
 /// The decoded and validated host of a path, `None` for paths not naming one.
-pub fn host_in_path(path: &str) -> Result<Option<String>, GatewayError> {
+pub(crate) fn host_in_path(path: &str) -> Result<Option<String>, GatewayError> {
     raw_host(path).map(|raw| decode_host(raw).map(Cow::into_owned)).transpose()
 }
 

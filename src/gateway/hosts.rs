@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 /// Host names: `[A-Za-z0-9._-]{1,253}` with DNS labels: dot-separated, each of 1 to 63
 /// characters (no empty label, so no leading, trailing or doubled dot).
-pub fn is_host_name(name: &str) -> bool {
+pub(crate) fn is_host_name(name: &str) -> bool {
     (1..=253).contains(&name.len())
         && name.split('.').all(|label| {
             (1..=63).contains(&label.len())
@@ -29,9 +29,9 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 3] = [State::Unknown, State::Up, State::Down];
+    pub(crate) const ALL: [State; 3] = [State::Unknown, State::Up, State::Down];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Unknown => "unknown",
             State::Up => "up",
@@ -43,11 +43,11 @@ impl State {
 #[derive(Debug)]
 pub struct Host {
     pub name: String,
-    pub url: String,
+    pub(crate) url: String,
     /// `scheme://authority` of the agent.
-    pub base: Uri,
+    pub(crate) base: Uri,
     /// The `Host` header of requests to it.
-    pub authority: HeaderValue,
+    pub(crate) authority: HeaderValue,
     health: Mutex<Health>,
 }
 
@@ -61,13 +61,13 @@ struct Health {
 }
 
 /// What one health check found.
-pub enum Probe {
+pub(crate) enum Probe {
     Up { latency: Duration, processes: usize },
     Down { latency: Duration, error: String },
 }
 
 impl Host {
-    pub fn new(name: String, url: String, base: Uri) -> Self {
+    pub(crate) fn new(name: String, url: String, base: Uri) -> Self {
         let health =
             Health { state: State::Unknown, last_check: None, latency: None, error: None, processes: None };
         // An authority holds only characters a header value may hold.
@@ -80,12 +80,12 @@ impl Host {
         self.health.lock().state
     }
 
-    pub fn last_error(&self) -> String {
+    pub(crate) fn last_error(&self) -> String {
         self.health.lock().error.clone().unwrap_or_else(|| "no error recorded".to_owned())
     }
 
     /// Records a health check; returns the previous state when it changed.
-    pub fn record(&self, probe: Probe) -> Option<State> {
+    pub(crate) fn record(&self, probe: Probe) -> Option<State> {
         let mut health = self.health.lock();
         let before = health.state;
         health.last_check = Some(SystemTime::now());
@@ -122,7 +122,7 @@ impl Host {
 
 /// Where a host entry came from; a reload replaces one source without touching the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
+pub(crate) enum Source {
     Static,
     Dns,
 }
@@ -130,7 +130,7 @@ pub enum Source {
 type Table = BTreeMap<String, Arc<Host>>;
 
 /// One agent of a source: name, URL as configured, and its `scheme://authority`.
-pub type Entry = (String, String, Uri);
+pub(crate) type Entry = (String, String, Uri);
 
 #[derive(Clone, Default)]
 pub struct Hosts {
@@ -157,13 +157,13 @@ impl Hosts {
     }
 
     /// The entries one source set last.
-    pub fn entries(&self, source: Source) -> Vec<Entry> {
+    pub(crate) fn entries(&self, source: Source) -> Vec<Entry> {
         self.sources.lock().get(&source).cloned().unwrap_or_default()
     }
 
     /// Replaces the entries of one source (`(name, url, base)`); static entries win over
     /// discovered ones of the same name. Hosts whose URL did not change keep their health.
-    pub fn set_source(&self, source: Source, entries: Vec<Entry>) {
+    pub(crate) fn set_source(&self, source: Source, entries: Vec<Entry>) {
         let mut sources = self.sources.lock();
         sources.insert(source, entries);
         let old = self.table.read().clone();

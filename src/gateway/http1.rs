@@ -13,13 +13,13 @@ use std::io::Write;
 /// Request headers of the client that go on to the agent: the credentials too, so that
 /// an agent with its own auth checks the same token, and where an event stream resumes.
 const FORWARDED: [HeaderName; 4] = [CONTENT_TYPE, ACCEPT, AUTHORIZATION, LAST_EVENT_ID];
-pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// Answer headers of the agent that go back to the client: a 401 of an agent's own auth
 /// keeps its challenge (RFC 9110 §11.6.1).
 const RETURNED: [HeaderName; 3] = [CONTENT_TYPE, ALLOW, WWW_AUTHENTICATE];
 /// Why the bytes from an agent are not an HTTP/1.1 answer the gateway can pass on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FramingError {
+pub(crate) enum FramingError {
     #[error("invalid answer: {0}")]
     Syntax(httparse::Error),
     #[error("invalid answer status {0}")]
@@ -49,7 +49,7 @@ pub enum FramingError {
 const MAX_HEADERS: usize = 64;
 
 /// Writes a request head, and the body after it, to `out`.
-pub fn encode_request(
+pub(crate) fn encode_request(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
@@ -82,7 +82,7 @@ pub fn encode_request(
 
 /// How the body of an answer ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     Empty,
     Length(usize),
     Chunked,
@@ -92,21 +92,21 @@ pub enum Framing {
 
 /// A complete answer head.
 #[derive(Debug)]
-pub struct Head {
-    pub status: StatusCode,
+pub(crate) struct Head {
+    pub(crate) status: StatusCode,
     /// The headers in `RETURNED` that the answer has, and the `Content-Length` of an
     /// answer to a HEAD (no body to take it from).
-    pub headers: HeaderMap,
-    pub framing: Framing,
+    pub(crate) headers: HeaderMap,
+    pub(crate) framing: Framing,
     /// Whether the connection may carry another request after this answer.
-    pub keep_alive: bool,
+    pub(crate) keep_alive: bool,
     /// Bytes of the head, blank line included.
-    pub len: usize,
+    pub(crate) len: usize,
 }
 
 /// Parses the answer head at the start of `buf`: `None` while it is incomplete. `head`
 /// says the request was a HEAD, whose answer has no body whatever its headers say.
-pub fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, FramingError> {
+pub(crate) fn parse_head(buf: &[u8], head: bool) -> Result<Option<Head>, FramingError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut answer = httparse::Response::new(&mut slots);
     let len = match answer.parse(buf) {
@@ -177,10 +177,10 @@ fn last_token(value: &[u8]) -> Option<&[u8]> {
 /// Decodes a chunked body as it arrives: each call consumes the chunks that the body
 /// bytes received so far complete.
 #[derive(Default)]
-pub struct Dechunker {
+pub(crate) struct Dechunker {
     /// Body bytes consumed.
-    pub consumed: usize,
-    pub body: Vec<u8>,
+    pub(crate) consumed: usize,
+    pub(crate) body: Vec<u8>,
     in_trailers: bool,
 }
 
@@ -190,7 +190,7 @@ const MAX_LINE: usize = 8 * 1024;
 impl Dechunker {
     /// Goes on through `received` (every body byte so far); `Ok(true)` once the last chunk
     /// and the trailers are in.
-    pub fn advance(&mut self, received: &[u8], limit: usize) -> Result<bool, FramingError> {
+    pub(crate) fn advance(&mut self, received: &[u8], limit: usize) -> Result<bool, FramingError> {
         loop {
             let rest = &received[self.consumed..];
             let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {

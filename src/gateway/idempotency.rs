@@ -15,12 +15,12 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const KEY: HeaderName = HeaderName::from_static("idempotency-key");
-pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub(crate) const KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub(crate) const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 const MAX_KEY: usize = 128;
 
 /// The key of a request, when it has one and its method is one the key applies to.
-pub fn key_of(method: &Method, headers: &HeaderMap) -> Result<Option<String>, GatewayError> {
+pub(crate) fn key_of(method: &Method, headers: &HeaderMap) -> Result<Option<String>, GatewayError> {
     if !matches!(*method, Method::PUT | Method::POST | Method::DELETE) {
         return Ok(None);
     }
@@ -34,22 +34,22 @@ pub fn key_of(method: &Method, headers: &HeaderMap) -> Result<Option<String>, Ga
 
 /// Who asked, with which key, for what: records of one slot never mix with another's.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Slot {
-    pub sub: Arc<str>,
-    pub key: String,
-    pub scope: String,
+pub(crate) struct Slot {
+    pub(crate) sub: Arc<str>,
+    pub(crate) key: String,
+    pub(crate) scope: String,
 }
 
 /// An answer as it is kept and replayed.
 #[derive(Clone, Debug)]
-pub struct Stored {
-    pub status: StatusCode,
-    pub content_type: Option<HeaderValue>,
-    pub body: Bytes,
+pub(crate) struct Stored {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<HeaderValue>,
+    pub(crate) body: Bytes,
 }
 
 impl Stored {
-    pub fn into_response(self) -> Response {
+    pub(crate) fn into_response(self) -> Response {
         let mut response = Response::new(Body::from(self.body));
         *response.status_mut() = self.status;
         if let Some(content_type) = self.content_type {
@@ -67,9 +67,9 @@ impl Stored {
 
 /// What a keyed request produced: the answer, and whether it is kept. An answer given
 /// before anything reached an agent is not: a retry may run the request.
-pub struct Outcome {
-    pub response: Response,
-    pub keep: Option<Stored>,
+pub(crate) struct Outcome {
+    pub(crate) response: Response,
+    pub(crate) keep: Option<Stored>,
 }
 
 enum State {
@@ -100,23 +100,23 @@ pub struct Store {
 
 /// What to do with a keyed request.
 #[derive(Debug)]
-pub enum Begin {
+pub(crate) enum Begin {
     Run,
     Replay(Stored),
 }
 
 impl Store {
-    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, max_entries: usize) -> Self {
         Store { ttl, max_entries, hasher: RandomState::new(), inner: Mutex::default() }
     }
 
     /// What identifies a request beside its key: a repeat must match it.
-    pub fn fingerprint(&self, method: &Method, target: &str, body: &[u8]) -> u64 {
+    pub(crate) fn fingerprint(&self, method: &Method, target: &str, body: &[u8]) -> u64 {
         self.hasher.hash_one((method.as_str(), target, body))
     }
 
     /// Records the start of a request, or says why it must not run.
-    pub fn begin(&self, slot: &Slot, fingerprint: u64, now: Instant) -> Result<Begin, GatewayError> {
+    pub(crate) fn begin(&self, slot: &Slot, fingerprint: u64, now: Instant) -> Result<Begin, GatewayError> {
         let mut inner = self.inner.lock();
         self.expire(&mut inner, now);
         if let Some(entry) = inner.entries.get(slot) {
@@ -135,7 +135,7 @@ impl Store {
     }
 
     /// Records how a request begun with `begin` ended: its answer, or nothing to keep.
-    pub fn finish(&self, slot: &Slot, keep: Option<Stored>) {
+    pub(crate) fn finish(&self, slot: &Slot, keep: Option<Stored>) {
         let mut inner = self.inner.lock();
         match keep {
             Some(stored) => {
@@ -162,10 +162,6 @@ impl Store {
     pub fn len(&self) -> usize {
         self.inner.lock().entries.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Forgets the oldest finished record; `false` when every record is still running.
@@ -184,7 +180,7 @@ fn evict_oldest_done(inner: &mut Inner) -> bool {
 /// Runs `work` unless `slot` has a record: then the stored answer, or the refusal. The
 /// work runs in its own task so that a client that goes away mid-request cannot leave a
 /// command executed but unrecorded.
-pub async fn once<F>(store: Arc<Store>, slot: Slot, fingerprint: u64, work: F) -> Response
+pub(crate) async fn once<F>(store: Arc<Store>, slot: Slot, fingerprint: u64, work: F) -> Response
 where
     F: Future<Output = Outcome> + Send + 'static,
 {

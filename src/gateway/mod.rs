@@ -2,28 +2,28 @@
 //! views, health checks, hot reload and metrics. It keeps no state that must survive a
 //! restart, so any number of replicas can run side by side.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod config;
 pub mod discovery;
-pub mod error;
-pub mod events;
-pub mod fanout;
-pub mod follow;
-pub mod guard;
-pub mod health;
-pub mod host_path;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod fanout;
+pub(crate) mod follow;
+pub(crate) mod guard;
+pub(crate) mod health;
+pub(crate) mod host_path;
 pub mod hosts;
-pub mod http1;
-pub mod idempotency;
-pub mod plan;
-pub mod pool;
-pub mod proxy;
+pub(crate) mod http1;
+pub(crate) mod idempotency;
+pub(crate) mod plan;
+pub(crate) mod pool;
+pub(crate) mod proxy;
 pub mod reload;
 pub mod routes;
-pub mod sse;
-pub mod state;
-pub mod stream;
-pub mod upstream;
+pub(crate) mod sse;
+pub(crate) mod state;
+pub(crate) mod stream;
+pub(crate) mod upstream;
 
 pub use config::GatewayConfig;
 pub use state::Gateway;

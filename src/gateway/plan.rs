@@ -50,31 +50,31 @@ struct RawOperation {
 
 /// A checked plan. Defaults: no canary, one host at a time, halt on the first failure.
 #[derive(Debug)]
-pub struct Plan {
-    pub selectors: Vec<String>,
-    pub operations: Vec<Operation>,
-    pub dry_run: bool,
-    pub canary: usize,
-    pub max_parallel: usize,
-    pub halt_on_error: bool,
+pub(crate) struct Plan {
+    pub(crate) selectors: Vec<String>,
+    pub(crate) operations: Vec<Operation>,
+    pub(crate) dry_run: bool,
+    pub(crate) canary: usize,
+    pub(crate) max_parallel: usize,
+    pub(crate) halt_on_error: bool,
 }
 
 #[derive(Debug)]
-pub struct Operation {
-    pub method: Method,
+pub(crate) struct Operation {
+    pub(crate) method: Method,
     /// As the plan wrote it (the answer names it so).
-    pub path: String,
+    pub(crate) path: String,
     /// What the agent is asked: the path, with `dry_run=true` for a dry run.
-    pub target: String,
+    pub(crate) target: String,
     /// Compact JSON; empty when the plan gave none.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 fn bad(reason: String) -> GatewayError {
     GatewayError::BadPlan(reason)
 }
 
-pub fn parse(body: &[u8]) -> Result<Plan, GatewayError> {
+pub(crate) fn parse(body: &[u8]) -> Result<Plan, GatewayError> {
     let raw: RawPlan = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
     if raw.hosts.is_empty() {
         return Err(bad("hosts: empty".to_owned()));
@@ -141,7 +141,11 @@ fn is_pattern(selector: &str) -> bool {
 /// token does not allow is refused as the proxy refuses it (whether it exists or not); an
 /// allowed name that is no host is refused too (a typo must not shrink a rollout
 /// silently). Patterns only reach hosts the token allows, as `/v1/hosts` shows them.
-pub fn select(plan: &Plan, all: Vec<Arc<Host>>, caller: &Principal) -> Result<Vec<Arc<Host>>, GatewayError> {
+pub(crate) fn select(
+    plan: &Plan,
+    all: Vec<Arc<Host>>,
+    caller: &Principal,
+) -> Result<Vec<Arc<Host>>, GatewayError> {
     for name in plan.selectors.iter().filter(|s| !is_pattern(s)) {
         if !caller.allows_host(name) {
             return Err(GatewayError::HostNotAllowed(name.clone()));

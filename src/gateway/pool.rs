@@ -39,10 +39,10 @@ const MIN_READ: usize = 1024;
 /// request must not pin its size for the life of the connection.
 const KEPT_BUFFER: usize = 64 * 1024;
 
-pub type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+pub(crate) type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// One open connection to an agent, with its buffers (kept across requests).
-pub struct Conn {
+pub(crate) struct Conn {
     stream: Stream,
     read: Vec<u8>,
     write: Vec<u8>,
@@ -54,16 +54,16 @@ pub struct Conn {
 
 /// A complete answer of an agent: its status, the headers the gateway passes on, and
 /// the body.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// Why a connection to an agent could not be made or carry an exchange. The texts are
 /// those of the gateway's error bodies.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnError {
+pub(crate) enum ConnError {
     #[error("timed out after {0} ms")]
     ConnectTimeout(u128),
     #[error("{0}")]
@@ -99,23 +99,23 @@ impl From<io::Error> for ConnError {
 }
 
 /// How an exchange failed.
-pub enum Failure {
+pub(crate) enum Failure {
     /// Nothing of the request reached the connection: sending it again is safe.
     Unsent(ConnError),
     Broken(ConnError),
 }
 
 /// What an exchange sends.
-pub struct Outgoing<'a> {
-    pub method: &'a Method,
-    pub target: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
+pub(crate) struct Outgoing<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) target: &'a str,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
 }
 
 /// Idle connections by agent URL. Boxed: taking a connection out of the pool, and
 /// moving it through the request's future, then moves a pointer.
-pub struct Pool {
+pub(crate) struct Pool {
     connect_timeout: Duration,
     tls: Mutex<TlsConnector>,
     /// Bumped when the TLS files are reloaded.
@@ -132,14 +132,14 @@ fn tls_connector(tls: &rustls::ClientConfig) -> TlsConnector {
 }
 
 impl Pool {
-    pub fn new(connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
+    pub(crate) fn new(connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
         let tls = Mutex::new(tls_connector(tls));
         Pool { connect_timeout, tls, generation: AtomicU64::new(0), idle: Mutex::default() }
     }
 
     /// New TLS files: new connections use them, and TLS connections made with the old
     /// ones are closed once idle. Plain TCP connections stay.
-    pub fn set_tls(&self, tls: &rustls::ClientConfig) {
+    pub(crate) fn set_tls(&self, tls: &rustls::ClientConfig) {
         *self.tls.lock() = tls_connector(tls);
         self.generation.fetch_add(1, Ordering::Relaxed);
         let mut idle = self.idle.lock();
@@ -147,7 +147,7 @@ impl Pool {
     }
 
     /// An idle connection to `host` that is still open, or a new one.
-    pub async fn checkout(&self, host: &Host) -> Result<Box<Conn>, ConnError> {
+    pub(crate) async fn checkout(&self, host: &Host) -> Result<Box<Conn>, ConnError> {
         while let Some(mut conn) = self.take(&host.url) {
             if poll_fn(|cx| Poll::Ready(conn.is_open(cx))).await {
                 return Ok(conn);
@@ -194,7 +194,7 @@ impl Pool {
     }
 
     /// Returns a connection after an exchange that left it reusable.
-    pub fn put(&self, host: &Host, mut conn: Box<Conn>) {
+    pub(crate) fn put(&self, host: &Host, mut conn: Box<Conn>) {
         if conn.generation.is_some_and(|g| g != self.generation.load(Ordering::Relaxed)) {
             return;
         }
@@ -210,7 +210,7 @@ impl Pool {
     }
 
     /// Closes connections idle for too long, and forgets agents with none left.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         let expired = |conn: &Conn| conn.idle_since.elapsed() >= IDLE_TIMEOUT;
         let mut idle = self.idle.lock();
         idle.values_mut().for_each(|conns| conns.retain(|c| !expired(c)));
@@ -231,13 +231,17 @@ impl Conn {
 
     /// Sends one request and reads its whole answer; `Ok` also says whether the
     /// connection can carry another request.
-    pub async fn exchange(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(Answer, bool), Failure> {
+    pub(crate) async fn exchange(
+        &mut self,
+        request: &Outgoing<'_>,
+        host: &Host,
+    ) -> Result<(Answer, bool), Failure> {
         self.send(request, host).await?;
         self.read_answer(*request.method == Method::HEAD).await.map_err(Failure::Broken)
     }
 
     /// Writes one request, leaving its answer unread.
-    pub async fn send(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(), Failure> {
+    pub(crate) async fn send(&mut self, request: &Outgoing<'_>, host: &Host) -> Result<(), Failure> {
         self.write.clear();
         let Outgoing { method, target, headers, body } = *request;
         http1::encode_request(&mut self.write, method, target, &host.authority, headers, body);
@@ -254,7 +258,7 @@ impl Conn {
 
     /// The socket and the bytes read from it so far, for an answer read as it comes
     /// (`stream`): the connection never goes back to the pool.
-    pub fn into_io(self) -> (Stream, Vec<u8>) {
+    pub(crate) fn into_io(self) -> (Stream, Vec<u8>) {
         (self.stream, self.read)
     }
 

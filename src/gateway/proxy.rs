@@ -32,7 +32,7 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 const WAIT_MARGIN: Duration = Duration::from_secs(5);
 
 /// The proxied route, as the 404 list and the request span name it.
-pub const ROUTE: &str = "/v1/hosts/{host}/...";
+pub(crate) const ROUTE: &str = "/v1/hosts/{host}/...";
 
 /// The raw `{host}` and `{rest}` of `/v1/hosts/{host}/{rest}`; `{rest}` may be empty (the agent's `/v1/`).
 fn split_path(path: &str) -> Option<(&str, &str)> {
@@ -50,7 +50,7 @@ fn usable_host(gateway: &Gateway, name: &str) -> Result<Arc<Host>, GatewayError>
 }
 
 /// Serves a request for `/v1/hosts/{host}/{rest}`; any other request comes back, unserved.
-pub async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, Request> {
+pub(crate) async fn serve(gateway: Arc<Gateway>, request: Request) -> Result<Response, Request> {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
@@ -191,7 +191,7 @@ fn target(rest: &str, query: Option<&str>) -> String {
     target
 }
 
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }

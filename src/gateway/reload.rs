@@ -73,13 +73,13 @@ async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), Stri
 }
 
 /// Sets `spp_ctl_tls_cert_expiry_timestamp_seconds` (0 without TLS).
-pub fn publish_cert_expiry(gateway: &Gateway) {
+pub(crate) fn publish_cert_expiry(gateway: &Gateway) {
     let expiry = gateway.tls.as_ref().and_then(|t| t.not_after().ok()).unwrap_or(0);
     gateway.metrics.tls_cert_expiry.set(expiry);
 }
 
 /// Installs the static agent list of `config`.
-pub fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
+pub(crate) fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
     let mut entries = Vec::new();
     for agent in &config.agents {
         entries.push((agent.host.clone(), agent.url.clone(), upstream::base_uri(&agent.url)?));
@@ -97,7 +97,12 @@ fn watched_files(source: &Source, config: &GatewayConfig) -> Vec<PathBuf> {
 
 /// Reloads on SIGHUP and when the file, or a file it names, changes (checked every
 /// `poll`). A refused file keeps the running configuration and its files watched.
-pub async fn watch(gateway: Arc<Gateway>, source: Source, poll: Duration, shutdown: CancellationToken) {
+pub(crate) async fn watch(
+    gateway: Arc<Gateway>,
+    source: Source,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     let files = watched_files(&source, &gateway.config);
     file_watch::run(files, poll, shutdown, |trigger| {
         let (gateway, source) = (gateway.clone(), source.clone());

@@ -21,7 +21,7 @@ use tower::{Service, ServiceExt};
 
 /// The gateway's service: proxied requests go straight to `proxy::serve`, the rest to
 /// the router; mutating requests of either kind are audited.
-pub fn app(
+pub(crate) fn app(
     gateway: Arc<Gateway>,
     with_metrics: bool,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {
@@ -80,7 +80,7 @@ pub fn router(gateway: Arc<Gateway>, with_metrics: bool) -> Router {
 }
 
 /// `/metrics` and the probes, for the separate metrics listener (no auth there).
-pub fn metrics_only(gateway: Arc<Gateway>) -> Router {
+pub(crate) fn metrics_only(gateway: Arc<Gateway>) -> Router {
     metrics_router().merge(probes()).with_state(gateway)
 }
 

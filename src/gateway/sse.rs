@@ -8,20 +8,20 @@ use std::fmt::Write;
 const MAX_EVENT: usize = 1 << 20;
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Event {
-    pub id: Option<String>,
-    pub kind: String,
-    pub data: String,
+pub(crate) struct Event {
+    pub(crate) id: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) data: String,
 }
 
 /// Bytes in, whole events out.
 #[derive(Default)]
-pub struct Parser {
+pub(crate) struct Parser {
     buf: Vec<u8>,
 }
 
 impl Parser {
-    pub fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() > MAX_EVENT && !self.buf.windows(2).any(|w| w == b"\n\n") {
             return Err(format!("event longer than {MAX_EVENT} bytes"));
@@ -30,14 +30,14 @@ impl Parser {
     }
 
     /// Whether a complete event waits.
-    pub fn has_event(&self) -> bool {
+    pub(crate) fn has_event(&self) -> bool {
         let text = String::from_utf8_lossy(&self.buf);
         let Some(end) = text.rfind("\n\n") else { return false };
         text[..end].split("\n\n").any(|block| parse_block(block).is_some())
     }
 
     /// The next complete event; comments, `retry` and blocks without data are skipped.
-    pub fn next_event(&mut self) -> Option<Event> {
+    pub(crate) fn next_event(&mut self) -> Option<Event> {
         loop {
             let end = self.buf.windows(2).position(|w| w == b"\n\n")?;
             let block: Vec<u8> = self.buf.drain(..end + 2).collect();
@@ -74,7 +74,7 @@ fn parse_block(block: &str) -> Option<Event> {
 }
 
 /// One event as the stream carries it; no `id` line when `id` is empty.
-pub fn frame(id: &str, kind: &str, data: &str) -> String {
+pub(crate) fn frame(id: &str, kind: &str, data: &str) -> String {
     let mut out = String::with_capacity(id.len() + kind.len() + data.len() + 24);
     if !id.is_empty() {
         let _ = writeln!(out, "id: {id}");

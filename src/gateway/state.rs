@@ -12,26 +12,26 @@ use tokio_util::sync::CancellationToken;
 
 /// What the handlers share.
 pub struct Gateway {
-    pub config: GatewayConfig,
+    pub(crate) config: GatewayConfig,
     pub hosts: Hosts,
-    pub clients: upstream::Clients,
+    pub(crate) clients: upstream::Clients,
     pub metrics: GatewayMetrics,
     /// Health state changes, for the cluster event streams.
-    pub health_flips: tokio::sync::broadcast::Sender<health::Flip>,
+    pub(crate) health_flips: tokio::sync::broadcast::Sender<health::Flip>,
     /// `Idempotency-Key` records of this replica.
     pub idempotency: Arc<idempotency::Store>,
     /// Cancelled when shutdown begins: `/readyz` turns 503 during the drain period.
-    pub draining: CancellationToken,
+    pub(crate) draining: CancellationToken,
     /// The listener's TLS configuration, reloadable.
-    pub tls: Option<Arc<ReloadableServerConfig>>,
+    pub(crate) tls: Option<Arc<ReloadableServerConfig>>,
     /// `None` when `auth.mode = "none"`.
-    pub verifier: Option<Verifier>,
+    pub(crate) verifier: Option<Verifier>,
 }
 
 impl Gateway {
     /// Loads the files `config` names (TLS, keys); no host is known yet
     /// (`reload::apply` adds them).
-    pub async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
+    pub(crate) async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
         let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         let tls = match &config.tls {
             Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),

@@ -21,7 +21,7 @@ const MAX_CHUNK: usize = 1 << 20;
 const READ_SIZE: usize = 16 * 1024;
 
 /// The body of an agent's answer, read as it comes.
-pub struct Upstream {
+pub(crate) struct Upstream {
     io: Stream,
     /// Body bytes received and not yet returned (still chunk-encoded when chunked).
     raw: Vec<u8>,
@@ -31,15 +31,15 @@ pub struct Upstream {
 }
 
 /// An answer's status and returned headers, and its body to read.
-pub struct Opened {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Upstream,
+pub(crate) struct Opened {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Upstream,
 }
 
 /// Sends `GET target` to `host` on a connection of its own and reads the answer head
 /// within `deadline` (connecting within the pool's connect timeout).
-pub async fn open(
+pub(crate) async fn open(
     pool: &Pool,
     host: &Host,
     target: &str,
@@ -74,7 +74,7 @@ pub async fn open(
 
 impl Upstream {
     /// The next body bytes, as soon as any are complete; `None` at the end of the body.
-    pub async fn next(&mut self) -> Result<Option<Bytes>, ConnError> {
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, ConnError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -124,7 +124,7 @@ impl Upstream {
 }
 
 /// A response body whose pieces a task sends; it ends when the task drops its sender.
-pub struct ChannelBody(pub mpsc::Receiver<Bytes>);
+pub(crate) struct ChannelBody(pub mpsc::Receiver<Bytes>);
 
 impl HttpBody for ChannelBody {
     type Data = Bytes;

@@ -13,35 +13,35 @@ use std::time::Duration;
 /// One pool per HTTP worker thread and one for the rest (health probes, discovery): a
 /// connection is registered with the runtime that opened it, so a pool shared across
 /// workers would wake another thread on every reply.
-pub struct Clients {
+pub(crate) struct Clients {
     shared: Pool,
     per_worker: Vec<Pool>,
 }
 
 impl Clients {
-    pub fn new(workers: usize, connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
+    pub(crate) fn new(workers: usize, connect_timeout: Duration, tls: &rustls::ClientConfig) -> Self {
         let make = || Pool::new(connect_timeout, tls);
         Clients { shared: make(), per_worker: (0..workers).map(|_| make()).collect() }
     }
 
     /// The pool of the worker thread this runs on, or the shared one.
-    pub fn here(&self) -> &Pool {
+    pub(crate) fn here(&self) -> &Pool {
         crate::http_server::worker_index().and_then(|i| self.per_worker.get(i)).unwrap_or(&self.shared)
     }
 
     /// New upstream TLS files, for every pool.
-    pub fn set_tls(&self, tls: &rustls::ClientConfig) {
+    pub(crate) fn set_tls(&self, tls: &rustls::ClientConfig) {
         self.per_worker.iter().chain([&self.shared]).for_each(|pool| pool.set_tls(tls));
     }
 
     /// Closes the connections that stayed idle too long, in every pool.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.per_worker.iter().chain([&self.shared]).for_each(Pool::sweep);
     }
 }
 
 /// The `scheme://authority` of an agent URL (`http://10.0.0.11:7777`).
-pub fn base_uri(url: &str) -> Result<Uri, String> {
+pub(crate) fn base_uri(url: &str) -> Result<Uri, String> {
     let uri: Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
     match (uri.scheme_str(), uri.authority(), uri.path()) {
         (Some("http" | "https"), Some(_), "" | "/") => Ok(uri),
@@ -51,7 +51,7 @@ pub fn base_uri(url: &str) -> Result<Uri, String> {
 
 /// Why a request to an agent failed, decided where it failed.
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     #[error("cannot connect: {0}")]
     Connect(#[source] ConnError),
     #[error("no answer within {0} ms")]
@@ -62,7 +62,7 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             UpstreamError::Connect(_) | UpstreamError::Broken(_) => StatusCode::BAD_GATEWAY,
             UpstreamError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -75,7 +75,7 @@ impl UpstreamError {
 /// Sending again is safe only when the request never reached the agent: a GET/HEAD whose
 /// connection could not be made, or any request that a pooled connection, closed under
 /// it, refused before any of it was written.
-pub async fn send(
+pub(crate) async fn send(
     pool: &Pool,
     host: &Host,
     method: &Method,

@@ -35,10 +35,10 @@ const TIMED_OUT: &str = "Request body timed out.";
 /// What every request on one connection shares.
 #[derive(Clone)]
 pub(super) struct Exchange<S> {
-    pub app: S,
-    pub peer: SocketAddr,
-    pub activity: Arc<Activity>,
-    pub body_timeout: Duration,
+    pub(crate) app: S,
+    pub(crate) peer: SocketAddr,
+    pub(crate) activity: Arc<Activity>,
+    pub(crate) body_timeout: Duration,
 }
 
 impl<S> Exchange<S>

@@ -34,12 +34,12 @@ pub(super) fn finish(span: &Span, status: u16, started: Option<Instant>) {
 }
 
 /// Records the route template the request matched (`/v1/nfvs/{id}`) into its span.
-pub fn record_route(route: &str) {
+pub(crate) fn record_route(route: &str) {
     record("route", route);
 }
 
 /// Records the host a gateway request is for into its span.
-pub fn record_host(host: &str) {
+pub(crate) fn record_host(host: &str) {
     record("host", host);
 }
 
@@ -51,7 +51,7 @@ fn record(field: &str, value: &str) {
 }
 
 /// A `route_layer` that records the matched route of every request it sees.
-pub async fn matched_route(request: Request, next: Next) -> Response {
+pub(crate) async fn matched_route(request: Request, next: Next) -> Response {
     if let Some(path) = request.extensions().get::<MatchedPath>() {
         record_route(path.as_str());
     }

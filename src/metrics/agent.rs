@@ -9,23 +9,23 @@ use prometheus::{
 const COMMAND_BUCKETS: &[f64] =
     &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-pub struct AgentMetrics {
-    pub registry: Registry,
-    pub processes: IntGaugeVec,
-    pub process_up: IntGaugeVec,
-    pub connections: IntCounterVec,
-    pub commands: IntCounterVec,
-    pub command_duration: HistogramVec,
-    pub queue_depth: IntGaugeVec,
-    pub http_requests: IntCounterVec,
-    pub http_duration: HistogramVec,
-    pub scrape_duration: prometheus::Gauge,
-    pub scrape_errors: IntCounter,
-    pub tls_cert_expiry: IntGauge,
+pub(crate) struct AgentMetrics {
+    pub(crate) registry: Registry,
+    pub(crate) processes: IntGaugeVec,
+    pub(crate) process_up: IntGaugeVec,
+    pub(crate) connections: IntCounterVec,
+    pub(crate) commands: IntCounterVec,
+    pub(crate) command_duration: HistogramVec,
+    pub(crate) queue_depth: IntGaugeVec,
+    pub(crate) http_requests: IntCounterVec,
+    pub(crate) http_duration: HistogramVec,
+    pub(crate) scrape_duration: prometheus::Gauge,
+    pub(crate) scrape_errors: IntCounter,
+    pub(crate) tls_cert_expiry: IntGauge,
 }
 
 impl AgentMetrics {
-    pub fn new() -> prometheus::Result<Self> {
+    pub(crate) fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
         super::register_process_info(&registry, "agent")?;
         let metrics = AgentMetrics {
@@ -97,7 +97,7 @@ impl AgentMetrics {
     }
 
     /// Counts one connection event (`connect`, `reconnect`, `disconnect`, `rejected`).
-    pub fn connection(&self, proc_type: &str, event: &str) {
+    pub(crate) fn connection(&self, proc_type: &str, event: &str) {
         self.connections.with_label_values(&[proc_type, event]).inc();
     }
 }

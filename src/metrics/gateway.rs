@@ -10,7 +10,7 @@ const LATENCY_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// Reasons a token can be refused; every one is exported from the start (as 0).
-pub const AUTH_FAILURE_REASONS: &[&str] = &[
+pub(crate) const AUTH_FAILURE_REASONS: &[&str] = &[
     "missing",
     "malformed",
     "signature",
@@ -25,20 +25,20 @@ pub const AUTH_FAILURE_REASONS: &[&str] = &[
 ];
 
 pub struct GatewayMetrics {
-    pub registry: Registry,
-    pub requests: IntCounterVec,
-    pub request_duration: HistogramVec,
-    pub upstream_up: IntGaugeVec,
-    pub health_check_duration: HistogramVec,
-    pub hosts: IntGaugeVec,
-    pub auth_failures: IntCounterVec,
-    pub fanout_duration: HistogramVec,
+    pub(crate) registry: Registry,
+    pub(crate) requests: IntCounterVec,
+    pub(crate) request_duration: HistogramVec,
+    pub(crate) upstream_up: IntGaugeVec,
+    pub(crate) health_check_duration: HistogramVec,
+    pub(crate) hosts: IntGaugeVec,
+    pub(crate) auth_failures: IntCounterVec,
+    pub(crate) fanout_duration: HistogramVec,
     pub config_reloads: IntCounterVec,
-    pub tls_cert_expiry: IntGauge,
+    pub(crate) tls_cert_expiry: IntGauge,
 }
 
 impl GatewayMetrics {
-    pub fn new() -> prometheus::Result<Self> {
+    pub(crate) fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
         super::register_process_info(&registry, "gateway")?;
         let histogram = |name: &str, help: &str, labels: &[&str]| {
@@ -117,7 +117,7 @@ impl GatewayMetrics {
         }
     }
 
-    pub fn observe_request(&self, host: &str, method: &Method, status: StatusCode, took: Duration) {
+    pub(crate) fn observe_request(&self, host: &str, method: &Method, status: StatusCode, took: Duration) {
         let method = match *method {
             Method::GET | Method::HEAD | Method::PUT | Method::POST | Method::DELETE => method.as_str(),
             _ => "other",

@@ -9,21 +9,21 @@ macro_rules! register_fields {
     }};
 }
 
-pub mod agent;
-pub mod gateway;
+pub(crate) mod agent;
+pub(crate) mod gateway;
 
-pub use agent::AgentMetrics;
-pub use gateway::GatewayMetrics;
+pub(crate) use agent::AgentMetrics;
+pub(crate) use gateway::GatewayMetrics;
 
 use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The exposition content type; the crate's own constant lacks the charset.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Registers what both roles export about themselves: `spp_ctl_build_info{version,
 /// revision, role} 1` and the `process_*` series (CPU, memory, fds, start time).
-pub fn register_process_info(registry: &Registry, role: &str) -> prometheus::Result<()> {
+pub(crate) fn register_process_info(registry: &Registry, role: &str) -> prometheus::Result<()> {
     let info = IntGaugeVec::new(
         Opts::new("spp_ctl_build_info", "Build identity of spp-ctl."),
         &["version", "revision", "role"],
@@ -34,7 +34,7 @@ pub fn register_process_info(registry: &Registry, role: &str) -> prometheus::Res
 }
 
 /// `spp_ctl_tls_cert_expiry_timestamp_seconds`, which both roles export.
-pub fn cert_expiry_gauge() -> prometheus::Result<prometheus::IntGauge> {
+pub(crate) fn cert_expiry_gauge() -> prometheus::Result<prometheus::IntGauge> {
     prometheus::IntGauge::with_opts(Opts::new(
         "spp_ctl_tls_cert_expiry_timestamp_seconds",
         "Expiry (notAfter) of the served TLS certificate, Unix time; 0 without TLS.",
@@ -42,7 +42,7 @@ pub fn cert_expiry_gauge() -> prometheus::Result<prometheus::IntGauge> {
 }
 
 /// Encodes metric families in the text format, sorted by name as Prometheus expects.
-pub fn encode(mut families: Vec<MetricFamily>) -> String {
+pub(crate) fn encode(mut families: Vec<MetricFamily>) -> String {
     families.sort_by(|a, b| a.name().cmp(b.name()));
     let mut out = Vec::with_capacity(16 * 1024);
     // Encoding into memory fails only for malformed families, which we never build.

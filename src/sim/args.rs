@@ -10,71 +10,71 @@ use std::time::Duration;
 pub struct SimArgs {
     /// Controller host (the real processes accept IPv4 only).
     #[arg(long, env = "SPP_CTL_SIM_CTL", default_value = "127.0.0.1")]
-    pub ctl: String,
+    pub(crate) ctl: String,
     /// Controller port for the primary.
     #[arg(short = 'p', long, env = "SPP_CTL_SIM_PRI_PORT", default_value_t = crate::defaults::PRIMARY_PORT)]
-    pub pri_port: u16,
+    pub(crate) pri_port: u16,
     /// Controller port for secondaries.
     #[arg(short = 's', long, env = "SPP_CTL_SIM_SEC_PORT", default_value_t = crate::defaults::SECONDARY_PORT)]
-    pub sec_port: u16,
+    pub(crate) sec_port: u16,
     /// Start a primary. Without any process flag the default set is started.
     #[arg(long, env = "SPP_CTL_SIM_PRIMARY")]
-    pub primary: bool,
+    pub(crate) primary: bool,
     /// Start an spp_nfv with this client id (repeatable).
     #[arg(long, env = "SPP_CTL_SIM_NFV", value_delimiter = ',')]
-    pub nfv: Vec<u32>,
+    pub(crate) nfv: Vec<u32>,
     /// Start an spp_vf with this client id (repeatable).
     #[arg(long, env = "SPP_CTL_SIM_VF", value_delimiter = ',')]
-    pub vf: Vec<u32>,
+    pub(crate) vf: Vec<u32>,
     /// Start an spp_mirror with this client id (repeatable).
     #[arg(long, env = "SPP_CTL_SIM_MIRROR", value_delimiter = ',')]
-    pub mirror: Vec<u32>,
+    pub(crate) mirror: Vec<u32>,
     /// Start an spp_pcap with this client id (repeatable).
     #[arg(long, env = "SPP_CTL_SIM_PCAP", value_delimiter = ',')]
-    pub pcap: Vec<u32>,
+    pub(crate) pcap: Vec<u32>,
     /// Reply frame size of primary/nfv (2048 for builds before 2020).
     #[arg(long, env = "SPP_CTL_SIM_FRAME_SIZE", default_value_t = crate::defaults::FRAME_SIZE)]
-    pub frame_size: usize,
+    pub(crate) frame_size: usize,
     /// Physical ports (one queue each) of every simulated process.
     #[arg(long, env = "SPP_CTL_SIM_PHY_PORTS", default_value_t = 2)]
-    pub phy_ports: usize,
+    pub(crate) phy_ports: usize,
     /// Rings of the primary (`spp_primary -n`); each shows in its `ring_ports`.
     #[arg(long, env = "SPP_CTL_SIM_RINGS", default_value_t = 8)]
-    pub rings: u32,
+    pub(crate) rings: u32,
     /// Seed of the counter rates.
     #[arg(long, env = "SPP_CTL_SIM_SEED", default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Fault: wait this long before each reply.
     #[arg(long, env = "SPP_CTL_SIM_DELAY_MS", default_value_t = 0)]
-    pub delay_ms: u64,
+    pub(crate) delay_ms: u64,
     /// Fault: never reply.
     #[arg(long, env = "SPP_CTL_SIM_NO_REPLY")]
-    pub no_reply: bool,
+    pub(crate) no_reply: bool,
     /// Fault: reply with non-JSON bytes.
     #[arg(long, env = "SPP_CTL_SIM_GARBAGE")]
-    pub garbage: bool,
+    pub(crate) garbage: bool,
     /// Fault: write each reply in N pieces.
     #[arg(long, env = "SPP_CTL_SIM_SPLIT")]
-    pub split: Option<usize>,
+    pub(crate) split: Option<usize>,
     /// Pause between the pieces of `--split`.
     #[arg(long, env = "SPP_CTL_SIM_SPLIT_PAUSE_MS", default_value_t = 0)]
-    pub split_pause_ms: u64,
+    pub(crate) split_pause_ms: u64,
     /// Fault: pad `status` replies with this many bytes of extra entries.
     #[arg(long, env = "SPP_CTL_SIM_OVERSIZE", default_value_t = 0)]
-    pub oversize: usize,
+    pub(crate) oversize: usize,
     /// Fault: close the connection after N replies, then reconnect.
     #[arg(long, env = "SPP_CTL_SIM_DISCONNECT_AFTER")]
-    pub disconnect_after: Option<u64>,
+    pub(crate) disconnect_after: Option<u64>,
     /// Crash or exit like the real process on inputs that make it crash or exit.
     #[arg(long, env = "SPP_CTL_SIM_REAL_CRASH")]
-    pub real_crash: bool,
+    pub(crate) real_crash: bool,
     #[command(flatten)]
     pub log: crate::cli::LogArgs,
 }
 
 impl SimArgs {
     /// The faults every started process begins with.
-    pub fn faults(&self) -> Faults {
+    pub(crate) fn faults(&self) -> Faults {
         Faults {
             delay: Duration::from_millis(self.delay_ms),
             no_reply: self.no_reply,
@@ -88,7 +88,7 @@ impl SimArgs {
     }
 
     /// The processes to start; the default set when none is named.
-    pub fn specs(&self) -> Vec<SimSpec> {
+    pub(crate) fn specs(&self) -> Vec<SimSpec> {
         let named = [
             (ProcType::Nfv, &self.nfv),
             (ProcType::Vf, &self.vf),

@@ -11,37 +11,37 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PhyCounters {
-    pub rx: u64,
-    pub tx: u64,
-    pub tx_drop: u64,
+pub(crate) struct PhyCounters {
+    pub(crate) rx: u64,
+    pub(crate) tx: u64,
+    pub(crate) tx_drop: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RingCounters {
-    pub rx: u64,
-    pub rx_drop: u64,
-    pub tx: u64,
-    pub tx_drop: u64,
+pub(crate) struct RingCounters {
+    pub(crate) rx: u64,
+    pub(crate) rx_drop: u64,
+    pub(crate) tx: u64,
+    pub(crate) tx_drop: u64,
 }
 
 /// A port whose counters the primary reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counted {
+pub(crate) enum Counted {
     Phy(u32),
     Ring(u32),
 }
 
 /// Packets flowing from `src` (counted as rx) to `dst` (counted as tx).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stream {
-    pub src: Option<Counted>,
-    pub dst: Option<Counted>,
-    pub per_ms: u64,
+pub(crate) struct Stream {
+    pub(crate) src: Option<Counted>,
+    pub(crate) dst: Option<Counted>,
+    pub(crate) per_ms: u64,
 }
 
 /// Packets per millisecond (1–10, i.e. 1 000–10 000 pps) for the stream keyed by `key`.
-pub fn rate_per_ms(seed: u64, key: u64) -> u64 {
+pub(crate) fn rate_per_ms(seed: u64, key: u64) -> u64 {
     1 + splitmix64(seed ^ key.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % 10
 }
 
@@ -119,10 +119,10 @@ fn grow<T: Default + Clone>(v: &mut Vec<T>, i: u32) -> &mut T {
 
 /// Counters shared by the models of one `sim` instance; cheap to clone.
 #[derive(Clone, Debug, Default)]
-pub struct CounterBank(Arc<Mutex<Bank>>);
+pub(crate) struct CounterBank(Arc<Mutex<Bank>>);
 
 impl CounterBank {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// Bytes sent instead of a reply with `garbage`: not JSON, and not valid UTF-8 either.
-pub const GARBAGE: &[u8] = b"\x01garbage\xff";
+pub(crate) const GARBAGE: &[u8] = b"\x01garbage\xff";
 
 /// Faults applied to every command except the `_get_client_id` handshake.
 #[derive(Clone, Debug, Default)]
@@ -29,7 +29,7 @@ pub struct Faults {
 }
 
 /// Cuts `bytes` into `pieces` nearly equal, non-empty chunks (at most `bytes.len()`).
-pub fn split_pieces(bytes: &[u8], pieces: usize) -> Vec<&[u8]> {
+pub(crate) fn split_pieces(bytes: &[u8], pieces: usize) -> Vec<&[u8]> {
     let n = pieces.clamp(1, bytes.len().max(1));
     let base = bytes.len() / n;
     let extra = bytes.len() % n;

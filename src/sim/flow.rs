@@ -4,7 +4,7 @@
 
 /// Pattern item kinds the primary supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemKind {
+pub(crate) enum ItemKind {
     Eth,
     Vlan,
 }
@@ -12,21 +12,21 @@ pub enum ItemKind {
 /// The header fields of one item spec/last/mask, host order. eth: `macs` = dst, src,
 /// `words[0]` = type; vlan: `words` = tci, inner_type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Header {
-    pub macs: [[u8; 6]; 2],
-    pub words: [u16; 2],
+pub(crate) struct Header {
+    pub(crate) macs: [[u8; 6]; 2],
+    pub(crate) words: [u16; 2],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Item {
-    pub kind: ItemKind,
-    pub spec: Option<Header>,
-    pub last: Option<Header>,
-    pub mask: Option<Header>,
+pub(crate) struct Item {
+    pub(crate) kind: ItemKind,
+    pub(crate) spec: Option<Header>,
+    pub(crate) last: Option<Header>,
+    pub(crate) mask: Option<Header>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Jump(u32),
     Queue(u32),
     PopVlan,
@@ -36,30 +36,30 @@ pub enum Action {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Attr {
-    pub group: u32,
-    pub priority: u32,
-    pub ingress: bool,
-    pub egress: bool,
-    pub transfer: bool,
+pub(crate) struct Attr {
+    pub(crate) group: u32,
+    pub(crate) priority: u32,
+    pub(crate) ingress: bool,
+    pub(crate) egress: bool,
+    pub(crate) transfer: bool,
 }
 
 /// A rule without its id (the table assigns ids).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleBody {
-    pub attr: Attr,
-    pub items: Vec<Item>,
-    pub actions: Vec<Action>,
+pub(crate) struct RuleBody {
+    pub(crate) attr: Attr,
+    pub(crate) items: Vec<Item>,
+    pub(crate) actions: Vec<Action>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     One(u32),
     All,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FlowCmd {
+pub(crate) enum FlowCmd {
     Validate(u32, RuleBody),
     Create(u32, RuleBody),
     Destroy(u32, Target),
@@ -141,7 +141,7 @@ fn prefix_mask(h: &mut Header, slot: Slot, len: u64) -> Option<()> {
 }
 
 /// `xx:xx:xx:xx:xx:xx`, hex groups of one or two digits.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+pub(crate) fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let mut mac = [0u8; 6];
     let mut groups = s.split(':');
     for byte in &mut mac {
@@ -152,7 +152,7 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
 }
 
 /// C `strtoul(s, &end, 0)` requiring the whole token: `0x` hex, leading `0` octal.
-pub fn parse_c_number(s: &str) -> Option<u64> {
+pub(crate) fn parse_c_number(s: &str) -> Option<u64> {
     let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         (h, 16)
     } else if s.len() > 1 && s.starts_with('0') {
@@ -192,7 +192,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Parses a whole `flow …` command (tokens include `flow`).
-pub fn parse(toks: &[&str]) -> Option<FlowCmd> {
+pub(crate) fn parse(toks: &[&str]) -> Option<FlowCmd> {
     let mut c = Cursor { toks, at: 1 };
     let sub = c.next()?;
     let port = phy_port(c.next()?)?;

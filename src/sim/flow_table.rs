@@ -6,15 +6,15 @@ use super::flow::{Action, FlowCmd, Header, Item, ItemKind, RuleBody, Target};
 use serde_json::{Value, json};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub id: u32,
-    pub body: RuleBody,
+pub(crate) struct Rule {
+    pub(crate) id: u32,
+    pub(crate) body: RuleBody,
 }
 
 /// Rules of one port in creation order (which is also ascending id order).
 #[derive(Clone, Debug, Default)]
-pub struct FlowTable {
-    pub rules: Vec<Rule>,
+pub(crate) struct FlowTable {
+    pub(crate) rules: Vec<Rule>,
 }
 
 impl FlowTable {
@@ -26,7 +26,7 @@ impl FlowTable {
 
 /// Where a flow command's port stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PortSupport {
+pub(crate) enum PortSupport {
     /// A phy port whose driver supports rte_flow.
     Supported,
     /// An ethdev without rte_flow support ("Function not implemented").
@@ -61,7 +61,7 @@ fn dpdk_failure(support: PortSupport) -> Option<&'static str> {
 }
 
 /// Runs `cmd` (None: syntax error) against `table`, the table of its port if any.
-pub fn execute(cmd: Option<FlowCmd>, table: Option<&mut FlowTable>, support: PortSupport) -> String {
+pub(crate) fn execute(cmd: Option<FlowCmd>, table: Option<&mut FlowTable>, support: PortSupport) -> String {
     let Some(cmd) = cmd else { return INVALID.to_owned() };
     match cmd {
         FlowCmd::Validate(..) => match dpdk_failure(support) {
@@ -111,7 +111,7 @@ fn destroy(port: u32, target: Target, table: Option<&mut FlowTable>, support: Po
 }
 
 /// The `flow` array of one phy port in `status`.
-pub fn dump(table: &FlowTable) -> Value {
+pub(crate) fn dump(table: &FlowTable) -> Value {
     Value::Array(table.rules.iter().map(dump_rule).collect())
 }
 

@@ -66,10 +66,6 @@ impl SimHandle {
         *self.shared.faults.lock() = f;
     }
 
-    pub fn faults(&self) -> Faults {
-        self.shared.faults()
-    }
-
     /// The most commands ever outstanding at once: a command that arrives before the
     /// previous reply was completely written (or while one was left unanswered) makes it 2.
     pub fn max_in_flight(&self) -> usize {
@@ -78,7 +74,8 @@ impl SimHandle {
 
     /// The process terminated (after `exit`, or a crash with `real_crash`) and will not
     /// reconnect.
-    pub fn exited(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn exited(&self) -> bool {
         self.shared.exited.load(Ordering::SeqCst)
     }
 }

@@ -8,15 +8,15 @@ use std::net::SocketAddr;
 
 /// A secondary the primary was asked to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Launch {
-    pub ty: ProcType,
-    pub client_id: u32,
-    pub ctl: SocketAddr,
+pub(crate) struct Launch {
+    pub(crate) ty: ProcType,
+    pub(crate) client_id: u32,
+    pub(crate) ctl: SocketAddr,
 }
 
 /// `launch {id} {proc_name} {eal…} -- {app…}`; `None` when nothing would start
 /// (unknown process name, no usable `-s`), which the real primary does not report either.
-pub fn parse(toks: &[&str]) -> Option<Launch> {
+pub(crate) fn parse(toks: &[&str]) -> Option<Launch> {
     let client_id = u32::try_from(parse_c_number(toks.get(1)?)?).ok()?;
     let ty = match *toks.get(2)? {
         "spp_nfv" => ProcType::Nfv,

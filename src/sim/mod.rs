@@ -31,8 +31,8 @@ mod conn_tests;
 #[cfg(test)]
 mod vf_tests;
 
-pub use args::SimArgs;
-pub use counters::CounterBank;
+pub(crate) use args::SimArgs;
+pub(crate) use counters::CounterBank;
 pub use faults::Faults;
 pub use handle::SimHandle;
 pub use spec::SimSpec;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 /// The outcome of one command.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// Reply text (JSON, or for primary/nfv any text) written as the process writes it.
     Text(String),
     /// primary/nfv: the frame is the tokenized command itself (`docs/wire-protocol.md` §3.2 "echo replies").
@@ -24,17 +24,17 @@ pub enum Reply {
 
 impl Reply {
     /// The real process segfaults; `safe` is answered instead by default.
-    pub fn crash(safe: Reply) -> Reply {
+    pub(crate) fn crash(safe: Reply) -> Reply {
         Reply::Fatal { real: Box::new(Reply::Exit(None)), safe: Box::new(safe) }
     }
 
     /// The real process echoes the command and exits (primary/nfv UID parse errors).
-    pub fn echo_exit() -> Reply {
+    pub(crate) fn echo_exit() -> Reply {
         Reply::Fatal { real: Box::new(Reply::Exit(Some(Box::new(Reply::Echo)))), safe: Box::new(Reply::Echo) }
     }
 
     /// Replaces `Fatal` by the branch that applies.
-    pub fn resolve(self, real_crash: bool) -> Reply {
+    pub(crate) fn resolve(self, real_crash: bool) -> Reply {
         match self {
             Reply::Fatal { real, safe } => (if real_crash { *real } else { *safe }).resolve(real_crash),
             other => other,
@@ -43,7 +43,7 @@ impl Reply {
 }
 
 /// A simulated process's state machine.
-pub trait Model: Send {
+pub(crate) trait Model: Send {
     /// Answers one command read from the controller at time `now`.
     fn handle(&mut self, cmd: &str, now: Instant) -> Reply;
 
@@ -57,16 +57,16 @@ pub trait Model: Send {
 }
 
 /// primary/nfv keep token pointers in an array of 48 entries without a bound check.
-pub const MAX_FRAME_TOKENS: usize = 47;
+pub(crate) const MAX_FRAME_TOKENS: usize = 47;
 
 /// Splits a command like the processes' `strtok(cmd, " ")`: runs of spaces separate tokens.
-pub fn tokens(cmd: &str) -> Vec<&str> {
+pub(crate) fn tokens(cmd: &str) -> Vec<&str> {
     cmd.split(' ').filter(|t| !t.is_empty()).collect()
 }
 
 /// The buffer of a primary/nfv after tokenizing `cmd` in place: each space that ends a
 /// token becomes NUL, other spaces stay (what an echo frame carries before its padding).
-pub fn tokenized(cmd: &[u8]) -> Vec<u8> {
+pub(crate) fn tokenized(cmd: &[u8]) -> Vec<u8> {
     let mut out = cmd.to_vec();
     for i in 1..out.len() {
         if out[i] == b' ' && cmd[i - 1] != b' ' {
@@ -79,7 +79,7 @@ pub fn tokenized(cmd: &[u8]) -> Vec<u8> {
 /// The part of `patch` that primary and spp_nfv share: `patch reset…` clears every
 /// patch, fewer than three tokens echo, an empty UID index crashes the real process,
 /// unknown ports fail. On success the source's old patch is gone and the pair returned.
-pub fn patch_ports<P: Copy + PartialEq>(
+pub(crate) fn patch_ports<P: Copy + PartialEq>(
     toks: &[&str],
     patches: &mut Vec<(P, P)>,
     failed: Reply,

@@ -10,16 +10,16 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 #[derive(Clone, Debug)]
-pub struct NfvConfig {
-    pub client_id: u32,
-    pub master_lcore: u32,
-    pub lcores: Vec<u32>,
+pub(crate) struct NfvConfig {
+    pub(crate) client_id: u32,
+    pub(crate) master_lcore: u32,
+    pub(crate) lcores: Vec<u32>,
     /// Queue count of each phy port of the primary.
-    pub phy_queues: Vec<u16>,
-    pub rings: u32,
-    pub seed: u64,
+    pub(crate) phy_queues: Vec<u16>,
+    pub(crate) rings: u32,
+    pub(crate) seed: u64,
     /// The primary's phy and ring counters, which nfv forwarding advances.
-    pub counters: CounterBank,
+    pub(crate) counters: CounterBank,
 }
 
 impl Default for NfvConfig {
@@ -39,7 +39,7 @@ impl Default for NfvConfig {
 /// A port and queue: the unit nfv patches.
 type PortQ = (Port, u32);
 
-pub struct Nfv {
+pub(crate) struct Nfv {
     cfg: NfvConfig,
     running: bool,
     ports: PortTable,
@@ -67,7 +67,7 @@ fn creatable(ty: Option<PortType>) -> Option<PortType> {
 }
 
 impl Nfv {
-    pub fn new(cfg: NfvConfig) -> Nfv {
+    pub(crate) fn new(cfg: NfvConfig) -> Nfv {
         let ports = PortTable::new(cfg.phy_queues.len(), cfg.rings);
         let owner = cfg.counters.owner();
         Nfv { cfg, running: false, ports, patches: Vec::new(), oversize: 0, owner }

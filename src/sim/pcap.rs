@@ -6,18 +6,18 @@ use super::spaced_json::{self, Sj};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug)]
-pub struct PcapConfig {
-    pub client_id: u32,
-    pub master_lcore: u32,
+pub(crate) struct PcapConfig {
+    pub(crate) client_id: u32,
+    pub(crate) master_lcore: u32,
     /// The first is the receiver, the others write files.
-    pub slave_lcores: Vec<u32>,
+    pub(crate) slave_lcores: Vec<u32>,
     /// Display form of the captured port and its file-name form.
-    pub port: (String, String),
-    pub out_dir: String,
+    pub(crate) port: (String, String),
+    pub(crate) out_dir: String,
     /// How long the workers take to follow a `start`/`stop` request.
-    pub lag: Duration,
+    pub(crate) lag: Duration,
     /// Wall clock for file names (tests pin it).
-    pub wall: fn() -> SystemTime,
+    pub(crate) wall: fn() -> SystemTime,
 }
 
 impl Default for PcapConfig {
@@ -34,7 +34,7 @@ impl Default for PcapConfig {
     }
 }
 
-pub struct Pcap {
+pub(crate) struct Pcap {
     cfg: PcapConfig,
     requested: bool,
     changed_at: Option<Instant>,
@@ -44,7 +44,7 @@ pub struct Pcap {
 }
 
 impl Pcap {
-    pub fn new(cfg: PcapConfig) -> Pcap {
+    pub(crate) fn new(cfg: PcapConfig) -> Pcap {
         Pcap { cfg, requested: false, changed_at: None, capture: None, oversize: 0 }
     }
 

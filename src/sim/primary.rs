@@ -13,18 +13,18 @@ use std::time::Instant;
 
 /// Start-up options of the simulated primary (defaults of `docs/wire-protocol.md` §8.2).
 #[derive(Clone, Debug)]
-pub struct PrimaryConfig {
-    pub master_lcore: u32,
-    pub lcores: Vec<u32>,
+pub(crate) struct PrimaryConfig {
+    pub(crate) master_lcore: u32,
+    pub(crate) lcores: Vec<u32>,
     /// The primary runs its own forwarder (more than one lcore, no `--disp-stats`).
-    pub forwarding: bool,
+    pub(crate) forwarding: bool,
     /// Queue count of each phy port (rx = tx).
-    pub phy_queues: Vec<u16>,
-    pub rings: u32,
-    pub flow_supported: bool,
-    pub seed: u64,
+    pub(crate) phy_queues: Vec<u16>,
+    pub(crate) rings: u32,
+    pub(crate) flow_supported: bool,
+    pub(crate) seed: u64,
     /// Phy and ring counters, shared with the nfv processes of the same instance.
-    pub counters: CounterBank,
+    pub(crate) counters: CounterBank,
 }
 
 impl Default for PrimaryConfig {
@@ -43,13 +43,13 @@ impl Default for PrimaryConfig {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pipe {
-    pub id: u32,
-    pub rx: u32,
-    pub tx: u32,
+pub(crate) struct Pipe {
+    pub(crate) id: u32,
+    pub(crate) rx: u32,
+    pub(crate) tx: u32,
 }
 
-pub struct Primary {
+pub(crate) struct Primary {
     pub(super) cfg: PrimaryConfig,
     pub(super) running: bool,
     pub(super) ports: PortTable,
@@ -82,7 +82,7 @@ fn with(ok: bool, command: &str, key: &str, value: Value) -> Reply {
 }
 
 impl Primary {
-    pub fn new(cfg: PrimaryConfig) -> Primary {
+    pub(crate) fn new(cfg: PrimaryConfig) -> Primary {
         let phy = cfg.phy_queues.len();
         Primary {
             running: false,

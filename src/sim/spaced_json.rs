@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 /// A JSON value in the spaced style.
 #[derive(Clone, Debug)]
-pub enum Sj {
+pub(crate) enum Sj {
     Obj(Vec<(&'static str, Sj)>),
     Arr(Vec<Sj>),
     Str(String),
@@ -16,11 +16,11 @@ pub enum Sj {
 }
 
 impl Sj {
-    pub fn str(s: impl Into<String>) -> Sj {
+    pub(crate) fn str(s: impl Into<String>) -> Sj {
         Sj::Str(s.into())
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(256);
         self.write_to(&mut out);
         out
@@ -68,12 +68,12 @@ fn success_entry() -> Sj {
 }
 
 /// `{ "results": [ { "result": "success" } ] }`
-pub fn success() -> String {
+pub(crate) fn success() -> String {
     Sj::Obj(vec![results(success_entry())]).render()
 }
 
 /// The error envelope of §5.3.2 with `message`.
-pub fn error(message: &str) -> String {
+pub(crate) fn error(message: &str) -> String {
     let entry = Sj::Obj(vec![
         ("result", Sj::str("error")),
         ("error_details", Sj::Obj(vec![("message", Sj::str(message))])),
@@ -82,12 +82,12 @@ pub fn error(message: &str) -> String {
 }
 
 /// The successful `status` envelope around `info`.
-pub fn status(info: Sj) -> String {
+pub(crate) fn status(info: Sj) -> String {
     Sj::Obj(vec![results(success_entry()), ("info", info)]).render()
 }
 
 /// The `_get_client_id` reply of a spaced-style process.
-pub fn client_id(id: u32, process_type: &str) -> String {
+pub(crate) fn client_id(id: u32, process_type: &str) -> String {
     Sj::Obj(vec![
         results(success_entry()),
         ("client_id", Sj::Int(i64::from(id))),

@@ -11,7 +11,7 @@ use crate::proc_type::ProcType;
 use std::time::Duration;
 
 /// vf/mirror/pcap read each command with one `recv` of at most this many bytes.
-pub const SECONDARY_READ: usize = 2048;
+pub(crate) const SECONDARY_READ: usize = 2048;
 
 #[derive(Clone, Debug)]
 pub struct SimSpec {
@@ -19,20 +19,20 @@ pub struct SimSpec {
     /// Ignored for the primary; 0 is allowed (nfv started without `-n`).
     pub client_id: u32,
     /// primary/nfv frame size: 32768, or 2048 for builds before 2020.
-    pub frame_size: usize,
+    pub(crate) frame_size: usize,
     /// Seeds the packet rates of forwarding counters.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Queue count of each phy port (their number is the number of phy ports).
-    pub phy_queues: Vec<u16>,
+    pub(crate) phy_queues: Vec<u16>,
     /// Rings that exist in the primary (`-n`).
-    pub rings: u32,
+    pub(crate) rings: u32,
     /// The primary's phy ports support rte_flow.
-    pub flow_supported: bool,
+    pub(crate) flow_supported: bool,
     /// How long spp_pcap takes to follow `start`/`stop`.
-    pub pcap_lag: Duration,
+    pub(crate) pcap_lag: Duration,
     /// Phy/ring counters of the primary; give the primary and the nfv processes of one
     /// host the same bank so that nfv forwarding shows in the primary's `status`.
-    pub counters: CounterBank,
+    pub(crate) counters: CounterBank,
 }
 
 impl SimSpec {

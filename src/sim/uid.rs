@@ -5,7 +5,7 @@
 
 /// Port types known to primary and nfv.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PortType {
+pub(crate) enum PortType {
     Phy,
     Ring,
     Vhost,
@@ -28,7 +28,7 @@ const LOOKUP: [PortType; 7] = [
 ];
 
 impl PortType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PortType::Phy => "phy",
             PortType::Ring => "ring",
@@ -42,34 +42,34 @@ impl PortType {
     }
 
     /// Exact match, as `add`/`del` dispatch.
-    pub fn from_exact(s: &str) -> Option<PortType> {
+    pub(crate) fn from_exact(s: &str) -> Option<PortType> {
         LOOKUP.into_iter().chain([PortType::Pipe]).find(|t| t.as_str() == s)
     }
 
     /// Prefix match, as `patch` looks names up (`ringX` is `ring`).
-    pub fn from_prefix(s: &str) -> Option<PortType> {
+    pub(crate) fn from_prefix(s: &str) -> Option<PortType> {
         LOOKUP.into_iter().find(|t| s.starts_with(t.as_str()))
     }
 }
 
 /// A parsed UID: type text as sent, decimal index, optional queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawUid<'a> {
-    pub ty: &'a str,
-    pub index: u32,
-    pub queue: u32,
+pub(crate) struct RawUid<'a> {
+    pub(crate) ty: &'a str,
+    pub(crate) index: u32,
+    pub(crate) queue: u32,
 }
 
 /// Why `parse_resource_uid` rejected a UID; the caller decides echo+exit or crash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UidError {
+pub(crate) enum UidError {
     /// No `:` or a bad number: the process echoes and exits.
     Invalid,
     /// Nothing after `:`: the process dereferences NULL.
     Empty,
 }
 
-pub fn parse(tok: &str) -> Result<RawUid<'_>, UidError> {
+pub(crate) fn parse(tok: &str) -> Result<RawUid<'_>, UidError> {
     let (ty, rest) = tok.split_once(':').ok_or(UidError::Invalid)?;
     if rest.is_empty() {
         return Err(UidError::Empty);
@@ -95,20 +95,20 @@ fn decimal(s: &str) -> Option<u32> {
 
 /// One ethdev: its type and index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Port {
-    pub ty: PortType,
-    pub index: u32,
+pub(crate) struct Port {
+    pub(crate) ty: PortType,
+    pub(crate) index: u32,
 }
 
 impl Port {
-    pub fn uid(self) -> String {
+    pub(crate) fn uid(self) -> String {
         format!("{}:{}", self.ty.as_str(), self.index)
     }
 }
 
 /// Result of `add` on the device table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Added {
+pub(crate) enum Added {
     Created,
     /// Ring already present: re-used, success.
     Reused,
@@ -117,30 +117,30 @@ pub enum Added {
 
 /// The ethdev table: phy ports first, then added devices in creation order.
 #[derive(Clone, Debug)]
-pub struct PortTable {
-    pub ports: Vec<Port>,
+pub(crate) struct PortTable {
+    pub(crate) ports: Vec<Port>,
     rings: u32,
 }
 
 impl PortTable {
-    pub fn new(phy_count: usize, rings: u32) -> PortTable {
+    pub(crate) fn new(phy_count: usize, rings: u32) -> PortTable {
         let ports = (0..phy_count)
             .map(|i| Port { ty: PortType::Phy, index: u32::try_from(i).unwrap_or(u32::MAX) })
             .collect();
         PortTable { ports, rings }
     }
 
-    pub fn position(&self, ty: PortType, index: u32) -> Option<usize> {
+    pub(crate) fn position(&self, ty: PortType, index: u32) -> Option<usize> {
         self.ports.iter().position(|p| p.ty == ty && p.index == index)
     }
 
-    pub fn ring_exists(&self, index: u32) -> bool {
+    pub(crate) fn ring_exists(&self, index: u32) -> bool {
         index < self.rings
     }
 
     /// Adds a vhost/ring/pcap/memif/nullpmd/pipe device (callers filter the types that
     /// corrupt instead).
-    pub fn add(&mut self, ty: PortType, index: u32) -> Added {
+    pub(crate) fn add(&mut self, ty: PortType, index: u32) -> Added {
         let exists = self.position(ty, index).is_some();
         match ty {
             PortType::Ring if !self.ring_exists(index) => Added::Failed,
@@ -154,7 +154,7 @@ impl PortTable {
     }
 
     /// Removes a device; `false` when not found.
-    pub fn del(&mut self, ty: PortType, index: u32) -> bool {
+    pub(crate) fn del(&mut self, ty: PortType, index: u32) -> bool {
         match self.position(ty, index) {
             Some(pos) => {
                 self.ports.remove(pos);

@@ -5,7 +5,7 @@
 use super::model::{Model, Reply, tokens};
 use super::spaced_json;
 use super::vf_parse::VfCmd;
-pub use super::vf_types::{ClassifierEntry, CompType, Component, Dir, VfPort, VfPortType, VlanOp};
+pub(crate) use super::vf_types::{ClassifierEntry, CompType, Component, Dir, VfPort, VfPortType, VlanOp};
 use crate::proc_type::ProcType;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -13,16 +13,16 @@ use std::time::Instant;
 const ERROR_OCCUR: &str = "error occur";
 
 #[derive(Clone, Debug)]
-pub struct VfConfig {
-    pub client_id: u32,
-    pub master_lcore: u32,
-    pub slave_lcores: Vec<u32>,
+pub(crate) struct VfConfig {
+    pub(crate) client_id: u32,
+    pub(crate) master_lcore: u32,
+    pub(crate) slave_lcores: Vec<u32>,
     /// Queue count of each phy port.
-    pub phy_queues: Vec<u16>,
+    pub(crate) phy_queues: Vec<u16>,
     /// Ring ids that exist in the primary.
-    pub rings: u32,
+    pub(crate) rings: u32,
     /// vhost ids `0..vhosts` can be created.
-    pub vhosts: u32,
+    pub(crate) vhosts: u32,
 }
 
 impl Default for VfConfig {
@@ -38,7 +38,7 @@ impl Default for VfConfig {
     }
 }
 
-pub struct Vf {
+pub(crate) struct Vf {
     pub(super) kind: ProcType,
     pub(super) cfg: VfConfig,
     /// In start order.
@@ -53,7 +53,7 @@ pub struct Vf {
 
 impl Vf {
     /// `kind` is `ProcType::Vf` or `ProcType::Mirror`.
-    pub fn new(kind: ProcType, cfg: VfConfig) -> Vf {
+    pub(crate) fn new(kind: ProcType, cfg: VfConfig) -> Vf {
         Vf {
             kind,
             cfg,

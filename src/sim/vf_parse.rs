@@ -6,7 +6,7 @@ use super::flow::parse_c_number;
 use super::vf::{CompType, Dir, Vf, VfPort, VfPortType, VlanOp};
 use crate::proc_type::ProcType;
 
-pub const WRONG_FORMAT: &str = "Wrong message format";
+pub(crate) const WRONG_FORMAT: &str = "Wrong message format";
 const BAD_COMMAND: &str = "Invalid value (command)";
 const BAD_ACTION: &str = "Invalid value (action)";
 const BAD_NAME: &str = "Invalid value (component name)";
@@ -19,7 +19,7 @@ const MAX_LCORE: u64 = 128;
 
 /// A command that passed the parser.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VfCmd {
+pub(crate) enum VfCmd {
     ClientId,
     Status,
     Exit,
@@ -208,7 +208,7 @@ impl Vf {
 
 /// Inputs that overflow a stack buffer of the real parser (`docs/wire-protocol.md` §3.1, §5.3.3, Q23): a
 /// command of 888 bytes or more, a component name of 32–110 bytes, a MAC of 32 or more.
-pub fn overflows(cmd: &str, toks: &[&str]) -> bool {
+pub(crate) fn overflows(cmd: &str, toks: &[&str]) -> bool {
     let name = match toks.first().copied() {
         Some("component") => toks.get(2),
         Some("port") => toks.get(4),

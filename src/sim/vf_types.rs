@@ -2,22 +2,22 @@
 //! VLAN operations, components and classifier entries.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum VfPortType {
+pub(crate) enum VfPortType {
     Phy,
     Vhost,
     Ring,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VfPort {
-    pub ty: VfPortType,
-    pub index: u32,
-    pub queue: Option<u32>,
+pub(crate) struct VfPort {
+    pub(crate) ty: VfPortType,
+    pub(crate) index: u32,
+    pub(crate) queue: Option<u32>,
 }
 
 impl VfPort {
     /// Display form of `docs/wire-protocol.md` §4.2 (`phy:0 nq 1`).
-    pub fn display(self) -> String {
+    pub(crate) fn display(self) -> String {
         let ty = match self.ty {
             VfPortType::Phy => "phy",
             VfPortType::Vhost => "vhost",
@@ -31,13 +31,13 @@ impl VfPort {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
+pub(crate) enum Dir {
     Rx,
     Tx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompType {
+pub(crate) enum CompType {
     Forward,
     Merge,
     Classifier,
@@ -45,7 +45,7 @@ pub enum CompType {
 }
 
 impl CompType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CompType::Forward => "forward",
             CompType::Merge => "merge",
@@ -55,7 +55,7 @@ impl CompType {
     }
 
     /// Most rx and tx ports a component of this type may have.
-    pub fn limits(self) -> (usize, usize) {
+    pub(crate) fn limits(self) -> (usize, usize) {
         match self {
             CompType::Forward => (1, 1),
             CompType::Merge => (usize::MAX, 1),
@@ -66,7 +66,7 @@ impl CompType {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VlanOp {
+pub(crate) enum VlanOp {
     None,
     /// -1 for a value that was not sent.
     Add {
@@ -77,24 +77,24 @@ pub enum VlanOp {
 }
 
 #[derive(Clone, Debug)]
-pub struct Component {
-    pub name: String,
-    pub core: u32,
-    pub ty: CompType,
-    pub rx: Vec<VfPort>,
-    pub tx: Vec<VfPort>,
+pub(crate) struct Component {
+    pub(crate) name: String,
+    pub(crate) core: u32,
+    pub(crate) ty: CompType,
+    pub(crate) rx: Vec<VfPort>,
+    pub(crate) tx: Vec<VfPort>,
 }
 
 impl Component {
-    pub fn ports(&self, dir: Dir) -> &Vec<VfPort> {
+    pub(crate) fn ports(&self, dir: Dir) -> &Vec<VfPort> {
         if dir == Dir::Rx { &self.rx } else { &self.tx }
     }
 }
 
 /// One classifier entry; `vlan` is `None` for `mac` entries (internally VLAN 4095).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClassifierEntry {
-    pub vlan: Option<u16>,
-    pub mac: [u8; 6],
-    pub port: VfPort,
+pub(crate) struct ClassifierEntry {
+    pub(crate) vlan: Option<u16>,
+    pub(crate) mac: [u8; 6],
+    pub(crate) port: VfPort,
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// A certificate/key pair that rustls refused.
-pub fn pair_error(cert: &Path, key: &Path, error: rustls::Error) -> String {
+pub(crate) fn pair_error(cert: &Path, key: &Path, error: rustls::Error) -> String {
     match error {
         rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => format!(
             "{} is not the private key of the certificate in {}: give the key the certificate \
@@ -27,11 +27,11 @@ pub fn pair_error(cert: &Path, key: &Path, error: rustls::Error) -> String {
 /// Checks server certificates as webpki does (`inner`; `None` when no CA is configured)
 /// and words a refusal with the CA file and the setting `ca_setting` that names it.
 #[derive(Debug)]
-pub struct ExplainingVerifier {
-    pub inner: Option<Arc<WebPkiServerVerifier>>,
-    pub provider: Arc<CryptoProvider>,
-    pub ca: Option<String>,
-    pub ca_setting: &'static str,
+pub(crate) struct ExplainingVerifier {
+    pub(crate) inner: Option<Arc<WebPkiServerVerifier>>,
+    pub(crate) provider: Arc<CryptoProvider>,
+    pub(crate) ca: Option<String>,
+    pub(crate) ca_setting: &'static str,
 }
 
 impl ExplainingVerifier {

@@ -12,7 +12,7 @@ use crate::proc_type::ProcType;
 use axum::response::Response;
 
 /// `{"action": "start"|"stop"}` → `forward` | `stop`.
-pub fn forward_command(fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn forward_command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action"])?;
     let verb = match fields.choice("action", &["start", "stop"])? {
         "start" => Verb::Forward,
@@ -23,7 +23,7 @@ pub fn forward_command(fields: &Fields) -> Result<Command, ApiError> {
 
 /// `{"action": "add"|"del", "port": UID}` → `add {port}` | `del {port}`; a primary
 /// pipe `add` also takes `rx` and `tx` ring UIDs. `allowed` tells primary from nfv.
-pub fn ports_command(fields: &Fields, allowed: &[&str]) -> Result<Command, ApiError> {
+pub(crate) fn ports_command(fields: &Fields, allowed: &[&str]) -> Result<Command, ApiError> {
     fields.require(&["action", "port"])?;
     let verb = if fields.choice("action", &["add", "del"])? == "add" { Verb::Add } else { Verb::Del };
     let port = uid(fields, "port", allowed)?;
@@ -41,7 +41,7 @@ pub fn ports_command(fields: &Fields, allowed: &[&str]) -> Result<Command, ApiEr
 
 /// `{"src": UID, "dst": UID}` → `patch {src} {dst}`; the primary takes a third token of
 /// at most 15 bytes.
-pub fn patch_command(target: ProcType, fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn patch_command(target: ProcType, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["src", "dst"])?;
     let src = uid(fields, "src", ALL_PORTS)?;
     let dst = uid(fields, "dst", ALL_PORTS)?;
@@ -49,14 +49,14 @@ pub fn patch_command(target: ProcType, fields: &Fields) -> Result<Command, ApiEr
 }
 
 /// Sends a command answered with `succeeded`/`failed`: 204, or 400 naming the command.
-pub async fn run(handle: &ProcessHandle, command: Command) -> Result<Response, ApiError> {
+pub(crate) async fn run(handle: &ProcessHandle, command: Command) -> Result<Response, ApiError> {
     let text = command.text().to_owned();
     let answer = exec::send(handle, command).await?;
     reply::command_done(handle, &text, answer)
 }
 
 /// `status`, returned as received (re-serialized like Python).
-pub async fn status(handle: &ProcessHandle) -> Result<Response, ApiError> {
+pub(crate) async fn status(handle: &ProcessHandle) -> Result<Response, ApiError> {
     let answer = exec::send(handle, Command::status()).await?;
     let value = reply::expect_json(handle, answer)?;
     if !value.is_object() {
@@ -66,13 +66,13 @@ pub async fn status(handle: &ProcessHandle) -> Result<Response, ApiError> {
 }
 
 /// `patch reset`: the answer is an echo of the command, which means success.
-pub async fn patch_reset(handle: &ProcessHandle) -> Result<Response, ApiError> {
+pub(crate) async fn patch_reset(handle: &ProcessHandle) -> Result<Response, ApiError> {
     let answer = exec::send(handle, Command::patch_reset()).await?;
     reply::echo_done(handle, "patch reset", answer)
 }
 
 /// `exit`: the process is gone afterwards whatever it answers.
-pub async fn exit(handle: &ProcessHandle) -> Result<Response, ApiError> {
+pub(crate) async fn exit(handle: &ProcessHandle) -> Result<Response, ApiError> {
     exec::exit(handle).await?;
     Ok(reply::no_content())
 }

@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     let mut router = Router::new();
     for (ty, base) in [(ProcType::Vf, "/v1/vfs/{id}"), (ProcType::Mirror, "/v1/mirrors/{id}")] {
         router = router
@@ -111,7 +111,7 @@ fn component_name(params: &Params) -> Result<&str, ApiError> {
 }
 
 /// The `status` of spp_vf / spp_mirror converted as the original did (`docs/compatibility.md` §4).
-pub fn convert_status(status: &Value) -> Option<Value> {
+pub(crate) fn convert_status(status: &Value) -> Option<Value> {
     let info = status.get("info")?;
     let mut ports = Vec::new();
     for kind in ["phy", "vhost", "ring"] {
@@ -136,7 +136,7 @@ pub fn convert_status(status: &Value) -> Option<Value> {
 }
 
 /// `{"name", "core", "type"}` → `component start {name} {core} {type}`.
-pub fn start_command(ty: ProcType, fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn start_command(ty: ProcType, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["name", "core", "type"])?;
     let name = fields.str("name")?;
     if !is_name(name) {
@@ -150,7 +150,7 @@ pub fn start_command(ty: ProcType, fields: &Fields) -> Result<Command, ApiError>
 }
 
 /// Attach/detach of a component port; spp_mirror ignores `vlan` entirely (KEEP).
-pub fn port_command(ty: ProcType, name: &str, fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn port_command(ty: ProcType, name: &str, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action", "port", "dir"])?;
     let action = fields.choice("action", &["attach", "detach"])?;
     let dir = fields.choice("dir", &["rx", "tx"])?;
@@ -183,7 +183,7 @@ fn vlan_option(vlan: Option<&Value>) -> Result<String, ApiError> {
 }
 
 /// `classifier_table {add|del} mac {mac} {port}` or `… vlan {vid} {mac} {port}`.
-pub fn classifier_command(fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn classifier_command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["action", "type", "port", "mac_address"])?;
     let action = fields.choice("action", &["add", "del"])?;
     let kind = fields.choice("type", &["mac", "vlan"])?;

@@ -10,7 +10,7 @@ type Socket = (u64, Vec<(u64, Vec<u32>)>);
 
 /// Sockets in order of their first CPU, cores in order of their first CPU, lcores
 /// ascending. An unreadable topology gives an empty list.
-pub fn read(root: &Path) -> Value {
+pub(crate) fn read(root: &Path) -> Value {
     let max = fs::read_to_string(root.join("kernel_max")).ok().and_then(|s| s.trim().parse::<u32>().ok());
     let mut sockets: Vec<Socket> = Vec::new();
     for cpu in 0..=max.unwrap_or(0) {

@@ -13,7 +13,7 @@ use axum::body::Body;
 
 impl AppState {
     /// Looks the process up, then reads the body (404 before 400: `docs/compatibility.md` §2).
-    pub async fn with_body(
+    pub(crate) async fn with_body(
         &self,
         handle: Result<ProcessHandle, ApiError>,
         body: Body,
@@ -23,12 +23,12 @@ impl AppState {
         Ok((handle, fields))
     }
 
-    pub fn primary(&self) -> Result<ProcessHandle, ApiError> {
+    pub(crate) fn primary(&self) -> Result<ProcessHandle, ApiError> {
         self.registry.primary().ok_or(ApiError::PrimaryNotFound)
     }
 
     /// The secondary of type `ty` with this id; 404 `sec_id <id> not found.` otherwise.
-    pub fn secondary(&self, ty: ProcType, id: &Num) -> Result<ProcessHandle, ApiError> {
+    pub(crate) fn secondary(&self, ty: ProcType, id: &Num) -> Result<ProcessHandle, ApiError> {
         id.as_u32()
             .and_then(|id| self.registry.secondary(ty, id))
             .ok_or_else(|| ApiError::SecondaryNotFound(id.0.clone()))
@@ -37,7 +37,7 @@ impl AppState {
 
 /// Sends `command`; transport failures become 503/504/502. Every command of the API goes
 /// through here or `exit`: a dry run ends here, with everything validated.
-pub async fn send(handle: &ProcessHandle, command: Command) -> Result<Reply, ApiError> {
+pub(crate) async fn send(handle: &ProcessHandle, command: Command) -> Result<Reply, ApiError> {
     if command::intercept(handle, command.text()) {
         return Err(ApiError::DryRun);
     }
@@ -47,7 +47,7 @@ pub async fn send(handle: &ProcessHandle, command: Command) -> Result<Reply, Api
 }
 
 /// Sends `exit` (see `ProcessHandle::exit`), unless this is a dry run.
-pub async fn exit(handle: &ProcessHandle) -> Result<(), ApiError> {
+pub(crate) async fn exit(handle: &ProcessHandle) -> Result<(), ApiError> {
     if command::intercept(handle, "exit") {
         return Err(ApiError::DryRun);
     }

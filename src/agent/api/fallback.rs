@@ -9,13 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn not_found(request: Request) -> ApiError {
+pub(crate) async fn not_found(request: Request) -> ApiError {
     route_not_found(request.uri().path())
 }
 
 /// Turns axum's 405 into the original's, or into a 404 when a numeric parameter does not
 /// match `-?[0-9]+` (for the original such a path matched no route at all).
-pub async fn fix_method_not_allowed(request: Request, next: Next) -> Response {
+pub(crate) async fn fix_method_not_allowed(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {

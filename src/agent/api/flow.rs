@@ -17,7 +17,7 @@ use axum::response::Response;
 use axum::routing::{delete, post};
 use serde_json::{Map, Value};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/v1/primary/flow_rules/port_id/{port_id}/validate", post(validate_post))
         .route("/v1/primary/flow_rules/port_id/{port_id}", post(create_post).delete(destroy_all));
@@ -93,7 +93,7 @@ async fn passthrough(handle: &ProcessHandle, command: Command) -> Result<Respons
 }
 
 /// `flow {validate|create} phy:{port} [group G ][priority P ][transfer ]{dir} pattern … / end actions … / end`.
-pub fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn rule_command(verb: &str, port: u16, fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["rule"])?;
     let rule =
         fields.value("rule").as_object().ok_or_else(|| ApiError::invalid("rule", fields.value("rule")))?;

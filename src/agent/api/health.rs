@@ -10,11 +10,11 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     probes().route("/info", get(info))
 }
 
-pub fn probes() -> Router<AppState> {
+pub(crate) fn probes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 

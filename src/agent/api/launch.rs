@@ -55,7 +55,7 @@ fn app_options(proc_name: &str) -> &'static [&'static str] {
 }
 
 /// The launch command for a request body, validated in the spec's order.
-pub fn command(fields: &Fields) -> Result<Command, ApiError> {
+pub(crate) fn command(fields: &Fields) -> Result<Command, ApiError> {
     fields.require(&["client_id", "proc_name", "eal", "app"])?;
     let id = int_or_digits_at_most(fields.value("client_id"), 1023)
         .ok_or_else(|| ApiError::invalid("client_id", fields.value("client_id")))?;

@@ -58,14 +58,14 @@ pub fn router(state: AppState) -> axum::Router {
 }
 
 /// `/healthz` and `/readyz` alone, for the plain metrics listener.
-pub fn probes(state: AppState) -> axum::Router {
+pub(crate) fn probes(state: AppState) -> axum::Router {
     health::probes().with_state(state)
 }
 
 /// Wraps the finished router (any extra routes and layers added) so that its 405s get
 /// the original's text and `Allow`. This must sit outside the `Router`: axum adds the
 /// `Allow` header on the way out of it.
-pub fn finish(
+pub(crate) fn finish(
     router: axum::Router,
 ) -> impl tower::Service<
     axum::extract::Request,

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, put};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/nfvs/{id}", get(nfv_get).delete(nfv_delete))
         .route("/v1/nfvs/{id}/forward", put(forward_put))

@@ -6,7 +6,7 @@ use crate::agent::error::ApiError;
 use percent_encoding::percent_decode_str;
 
 /// The 404 for `path` (still percent-encoded), as the original printed it.
-pub fn route_not_found(path: &str) -> ApiError {
+pub(crate) fn route_not_found(path: &str) -> ApiError {
     let decoded = percent_decode_str(path).decode_utf8_lossy();
     ApiError::RouteNotFound(python_repr(relative_to_mount(&decoded)))
 }

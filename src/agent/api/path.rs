@@ -10,21 +10,21 @@ use std::collections::HashMap;
 
 /// A numeric path parameter, normalized (`01` → `1`, `-0` → `0`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Num(pub String);
+pub(crate) struct Num(pub String);
 
 impl Num {
     /// The value if it fits in a u32 (secondary ids, port ids, rule ids are small).
-    pub fn as_u32(&self) -> Option<u32> {
+    pub(crate) fn as_u32(&self) -> Option<u32> {
         self.0.parse().ok()
     }
 
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         self.0.parse().ok()
     }
 }
 
 /// `-?[0-9]+` in its canonical decimal form, or `None` if it does not match.
-pub fn parse_num(raw: &str) -> Option<Num> {
+pub(crate) fn parse_num(raw: &str) -> Option<Num> {
     let (negative, digits) = match raw.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, raw),
@@ -39,15 +39,15 @@ pub fn parse_num(raw: &str) -> Option<Num> {
 }
 
 /// The path parameters of a matched route, checked against their grammar.
-pub struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    pub fn num(&self, key: &str) -> Num {
+    pub(crate) fn num(&self, key: &str) -> Num {
         // Extraction already checked every numeric parameter.
         self.0.get(key).and_then(|v| parse_num(v)).unwrap_or_else(|| Num("0".to_owned()))
     }
 
-    pub fn text(&self, key: &str) -> &str {
+    pub(crate) fn text(&self, key: &str) -> &str {
         self.0.get(key).map_or("", String::as_str)
     }
 }

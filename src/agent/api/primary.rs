@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{delete, get, put};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/primary/status", get(status_get).delete(status_delete))
         .route("/v1/primary/forward", put(forward_put))

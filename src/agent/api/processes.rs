@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/processes", get(processes_list))
         .route("/v1/cpu_usage", get(cpu_usage_get))

@@ -6,16 +6,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-pub use crate::respond::json;
+pub(crate) use crate::respond::json;
 
 /// 204 without body or content type.
-pub fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// 502 for a reply we cannot use. A process without frames never sends text: such bytes
 /// mean the connection is out of step, so it is dropped too.
-pub fn unusable(handle: &ProcessHandle, reason: impl Into<String>) -> ApiError {
+pub(crate) fn unusable(handle: &ProcessHandle, reason: impl Into<String>) -> ApiError {
     if !handle.name().ty.uses_frames() {
         handle.invalidate();
     }
@@ -23,7 +23,7 @@ pub fn unusable(handle: &ProcessHandle, reason: impl Into<String>) -> ApiError {
 }
 
 /// The JSON of a reply, with vf/mirror/pcap `error` results turned into 400s.
-pub fn expect_json(handle: &ProcessHandle, reply: Reply) -> Result<Value, ApiError> {
+pub(crate) fn expect_json(handle: &ProcessHandle, reply: Reply) -> Result<Value, ApiError> {
     match reply {
         Reply::Json(value) => {
             process_error(&value)?;
@@ -34,7 +34,11 @@ pub fn expect_json(handle: &ProcessHandle, reply: Reply) -> Result<Value, ApiErr
 }
 
 /// The reply to a command answered with 204 on success.
-pub fn command_done(handle: &ProcessHandle, command: &str, reply: Reply) -> Result<Response, ApiError> {
+pub(crate) fn command_done(
+    handle: &ProcessHandle,
+    command: &str,
+    reply: Reply,
+) -> Result<Response, ApiError> {
     let value = expect_json(handle, reply)?;
     if value.get("result").and_then(Value::as_str) == Some("failed") {
         return Err(ApiError::Command(format!("{command} failed")));
@@ -43,7 +47,7 @@ pub fn command_done(handle: &ProcessHandle, command: &str, reply: Reply) -> Resu
 }
 
 /// `patch reset` is answered by primary and nfv with an echo of the command, not JSON.
-pub fn echo_done(handle: &ProcessHandle, command: &str, reply: Reply) -> Result<Response, ApiError> {
+pub(crate) fn echo_done(handle: &ProcessHandle, command: &str, reply: Reply) -> Result<Response, ApiError> {
     match reply {
         Reply::Text(_) => Ok(no_content()),
         json @ Reply::Json(_) => command_done(handle, command, json),

@@ -6,16 +6,16 @@ use crate::agent::error::ApiError;
 use serde_json::Value;
 
 /// Every port type of the original (`PORT_TYPES`).
-pub const ALL_PORTS: &[&str] = &["phy", "ring", "vhost", "pcap", "nullpmd", "tap", "memif", "pipe"];
+pub(crate) const ALL_PORTS: &[&str] = &["phy", "ring", "vhost", "pcap", "nullpmd", "tap", "memif", "pipe"];
 /// What the primary can add and delete without corrupting itself.
-pub const PRIMARY_PORTS: &[&str] = &["ring", "vhost", "pcap", "memif", "nullpmd", "pipe"];
+pub(crate) const PRIMARY_PORTS: &[&str] = &["ring", "vhost", "pcap", "memif", "nullpmd", "pipe"];
 /// What spp_nfv can add and delete without corrupting itself.
-pub const NFV_PORTS: &[&str] = &["ring", "vhost", "pcap", "memif", "nullpmd"];
+pub(crate) const NFV_PORTS: &[&str] = &["ring", "vhost", "pcap", "memif", "nullpmd"];
 /// The only types spp_vf and spp_mirror understand.
-pub const VF_PORTS: &[&str] = &["phy", "vhost", "ring"];
+pub(crate) const VF_PORTS: &[&str] = &["phy", "vhost", "ring"];
 
 /// The type of a valid UID (`type:index` or `phy:indexnqqueue`), else `None`.
-pub fn uid_type(uid: &str) -> Option<&str> {
+pub(crate) fn uid_type(uid: &str) -> Option<&str> {
     let (ty, rest) = uid.split_once(':')?;
     if !ALL_PORTS.contains(&ty) {
         return None;
@@ -35,7 +35,7 @@ fn decimal_u16(s: &str) -> bool {
 }
 
 /// The UID under `key`, of one of the `allowed` types.
-pub fn uid<'a>(fields: &'a Fields, key: &str, allowed: &[&str]) -> Result<&'a str, ApiError> {
+pub(crate) fn uid<'a>(fields: &'a Fields, key: &str, allowed: &[&str]) -> Result<&'a str, ApiError> {
     let value = fields.str(key)?;
     match uid_type(value) {
         Some(ty) if allowed.contains(&ty) => Ok(value),
@@ -45,24 +45,24 @@ pub fn uid<'a>(fields: &'a Fields, key: &str, allowed: &[&str]) -> Result<&'a st
 
 /// Component names: 1–31 bytes of `[A-Za-z0-9_.:-]` (the processes keep 32-byte fields,
 /// split commands on spaces and print names into JSON unescaped).
-pub fn is_name(name: &str) -> bool {
+pub(crate) fn is_name(name: &str) -> bool {
     (1..=31).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
 }
 
 /// Six groups of one or two hex digits separated by `:`.
-pub fn is_mac(mac: &str) -> bool {
+pub(crate) fn is_mac(mac: &str) -> bool {
     let groups: Vec<&str> = mac.split(':').collect();
     groups.len() == 6
         && groups.iter().all(|g| (1..=2).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A JSON integer (not a float, not a boolean) in `0..=max`.
-pub fn int_at_most(value: &Value, max: u64) -> Option<u64> {
+pub(crate) fn int_at_most(value: &Value, max: u64) -> Option<u64> {
     value.as_u64().filter(|n| *n <= max)
 }
 
 /// An integer, or a string of decimal digits, in `0..=max` (what the SPP CLI sends).
-pub fn int_or_digits_at_most(value: &Value, max: u64) -> Option<u64> {
+pub(crate) fn int_or_digits_at_most(value: &Value, max: u64) -> Option<u64> {
     match value {
         Value::String(s) if !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse().ok().filter(|n| *n <= max)
@@ -72,7 +72,7 @@ pub fn int_or_digits_at_most(value: &Value, max: u64) -> Option<u64> {
 }
 
 /// Printable ASCII only: no control characters reach a process.
-pub fn is_printable(s: &str) -> bool {
+pub(crate) fn is_printable(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 

@@ -15,13 +15,13 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The query of `GET /v1/processes`.
 #[derive(serde::Deserialize)]
-pub struct WaitQuery {
-    pub wait_for: Option<String>,
-    pub timeout: Option<String>,
+pub(crate) struct WaitQuery {
+    pub(crate) wait_for: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 /// Returns once every process in `wait_for` is attached.
-pub async fn until_attached(
+pub(crate) async fn until_attached(
     registry: &Registry,
     query: &WaitQuery,
     shutdown: &CancellationToken,

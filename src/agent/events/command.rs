@@ -19,7 +19,7 @@ use std::time::Instant;
 
 /// The subject of the verified token of a mutating request (set by the agent's guard).
 #[derive(Clone, Debug)]
-pub struct Subject(pub Arc<str>);
+pub(crate) struct Subject(pub Arc<str>);
 
 /// What the handler of one request sent, or would have sent.
 #[derive(Default)]
@@ -37,7 +37,7 @@ tokio::task_local! {
 
 /// Called by `api::exec` before sending `command` to `handle`: true when this is a dry run
 /// and nothing must be sent. Outside a mutating request (reads, scrapes) it records nothing.
-pub fn intercept(handle: &ProcessHandle, command: &str) -> bool {
+pub(crate) fn intercept(handle: &ProcessHandle, command: &str) -> bool {
     SENT.try_with(|sent| {
         let mut sent = sent.borrow_mut();
         sent.process = Some(handle.name());
@@ -48,7 +48,7 @@ pub fn intercept(handle: &ProcessHandle, command: &str) -> bool {
 }
 
 /// Called by `api::exec` with what the process answered.
-pub fn note_result(result: &Result<Reply, ProcessError>) {
+pub(crate) fn note_result(result: &Result<Reply, ProcessError>) {
     let failure = match result {
         Ok(_) => return,
         Err(ProcessError::Timeout { .. }) => "timeout",
@@ -59,7 +59,7 @@ pub fn note_result(result: &Result<Reply, ProcessError>) {
 }
 
 /// The layer (a `route_layer` of the API router, inside the guard).
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !is_mutating(request.method()) {
         return next.run(request).await;
     }

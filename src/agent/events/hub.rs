@@ -56,20 +56,20 @@ struct Subscriber {
 }
 
 /// What a new stream starts with, and where the rest comes from.
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// Why the client must re-read the state (its `Last-Event-ID` is not in the buffer).
-    pub reset: Option<String>,
+    pub(crate) reset: Option<String>,
     /// Buffered events after the client's `Last-Event-ID`, in order.
-    pub backlog: Vec<Bytes>,
-    pub queue: mpsc::Receiver<Bytes>,
+    pub(crate) backlog: Vec<Bytes>,
+    pub(crate) queue: mpsc::Receiver<Bytes>,
     /// Cancelled when the hub cut this subscriber off for falling behind.
-    pub cut: CancellationToken,
-    pub closed: CancellationToken,
-    pub keep_alive: Duration,
+    pub(crate) cut: CancellationToken,
+    pub(crate) closed: CancellationToken,
+    pub(crate) keep_alive: Duration,
 }
 
 impl EventHub {
-    pub fn new(settings: HubSettings) -> Self {
+    pub(crate) fn new(settings: HubSettings) -> Self {
         let settings =
             HubSettings { buffer: settings.buffer.max(1), queue: settings.queue.max(1), ..settings };
         EventHub { inner: Arc::new(Inner { settings, ..Inner::default() }) }
@@ -97,7 +97,7 @@ impl EventHub {
     }
 
     /// A new subscriber. `last_id` is the client's `Last-Event-ID`, if it sent one.
-    pub fn subscribe(&self, last_id: Option<&str>) -> Subscription {
+    pub(crate) fn subscribe(&self, last_id: Option<&str>) -> Subscription {
         let settings = &self.inner.settings;
         let (sender, queue) = mpsc::channel(settings.queue);
         let cut = CancellationToken::new();
@@ -119,7 +119,7 @@ impl EventHub {
     }
 
     /// Ends every stream (the agent is stopping).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.inner.closed.cancel();
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 /// Why a process left the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Detach {
+pub(crate) enum Detach {
     /// The process closed the connection.
     Eof,
     /// A new connection took its place (same primary slot or secondary id).
@@ -22,7 +22,7 @@ pub enum Detach {
 }
 
 impl Detach {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Detach::Eof => "eof",
             Detach::Replaced => "replaced",
@@ -34,7 +34,7 @@ impl Detach {
 }
 
 /// `nfv:1`, or `primary`.
-pub fn label(name: ProcName) -> String {
+pub(crate) fn label(name: ProcName) -> String {
     match name.id {
         Some(id) => format!("{}:{id}", name.ty),
         None => name.ty.as_str().to_owned(),
@@ -51,18 +51,18 @@ fn process_fields(name: ProcName, addr: &str) -> Map<String, Value> {
     fields
 }
 
-pub fn attached(hub: &EventHub, name: ProcName, addr: &str) {
+pub(crate) fn attached(hub: &EventHub, name: ProcName, addr: &str) {
     hub.publish("process-attached", process_fields(name, addr));
 }
 
-pub fn detached(hub: &EventHub, name: ProcName, addr: &str, reason: Detach) {
+pub(crate) fn detached(hub: &EventHub, name: ProcName, addr: &str, reason: Detach) {
     let mut fields = process_fields(name, addr);
     fields.insert("reason".to_owned(), json!(reason.as_str()));
     hub.publish("process-detached", fields);
 }
 
 /// What the successful `command` sent to `name` changed, as an event (type, fields).
-pub fn change(name: ProcName, command: &str) -> Option<(&'static str, Map<String, Value>)> {
+pub(crate) fn change(name: ProcName, command: &str) -> Option<(&'static str, Map<String, Value>)> {
     let words: Vec<&str> = command.split(' ').collect();
     let (kind, mut fields) = match (name.ty, words.as_slice()) {
         (ProcType::Primary | ProcType::Nfv | ProcType::Pcap, ["forward" | "start"]) => running(true, None),

@@ -2,9 +2,9 @@
 //! out events (`hub`), the events of the data plane (`kind`), the request layer that
 //! reports commands and runs dry runs (`command`), and the SSE body (`stream`).
 
-pub mod command;
-pub mod hub;
-pub mod kind;
-pub mod stream;
+pub(crate) mod command;
+pub(crate) mod hub;
+pub(crate) mod kind;
+pub(crate) mod stream;
 
 pub use hub::{EventHub, HubSettings};

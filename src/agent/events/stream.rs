@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::Interval;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/events", get(events_get))
 }
 
