@@ -16,11 +16,7 @@ async fn keyed(http: &reqwest::Client, method: Method, url: &str, key: &str, bod
     if let Some(body) = body {
         request = request.header("content-type", "application/json").body(body.to_owned());
     }
-    let response = request.send().await.expect("gateway answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let content_type = headers.get("content-type").map(|v| v.to_str().expect("ASCII").to_owned());
-    Answer { status, content_type, headers, body: response.text().await.expect("body") }
+    Answer::read(request.send().await.expect("gateway answers")).await
 }
 
 fn replayed(answer: &Answer) -> Option<&str> {

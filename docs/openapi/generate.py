@@ -142,6 +142,16 @@ OPENAPI_OK = json_response("This document", {"type": "object"})
 READYZ_503 = text_response("Shutting down (draining)", "shutting down")
 
 
+def sse_op(summary, tag, stream, resume, **kw):
+    """A never-ending `text/event-stream` GET, resumable with `Last-Event-ID` (or the query)."""
+    return op(summary, tag, {
+        "200": {"description": "`text/event-stream`, never ending: `retry: 1000`, then " + stream,
+                "content": {"text/event-stream": {"schema": TEXT}}},
+        "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read",
+        [param("Last-Event-ID", TEXT, "header", resume),
+         param("last_event_id", TEXT, "query", "The same as `Last-Event-ID`")], **kw)
+
+
 def probes(tag):
     return {
         "/healthz": {"get": op("Liveness", tag, {"200": text_response("Alive", "ok")}, None)},
@@ -258,19 +268,13 @@ def agent():
         return o
 
     def events_op():
-        o = op("Event stream (Server-Sent Events)", "events", {
-            "200": {"description": "`text/event-stream`, never ending: `retry: 1000`, then events "
-                                   "`id: <n>`, `event: <type>`, `data: <one-line JSON>` (types "
-                                   "`process-attached`, `process-detached`, `command`, `forwarding`, "
-                                   "`port-added`, `port-removed`; `reset` and `dropped` carry no id) "
-                                   "and `: keep-alive` comments every 15 s. See docs/events.md.",
-                    "content": {"text/event-stream": {"schema": TEXT}}},
-            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read",
-            [param("Last-Event-ID", {"type": "string"}, "header",
+        o = sse_op("Event stream (Server-Sent Events)", "events",
+                   "events `id: <n>`, `event: <type>`, `data: <one-line JSON>` (types "
+                   "`process-attached`, `process-detached`, `command`, `forwarding`, "
+                   "`port-added`, `port-removed`; `reset` and `dropped` carry no id) "
+                   "and `: keep-alive` comments every 15 s. See docs/events.md.",
                    "Resume after this id: buffered events after it first, or `reset` when it is "
-                   "no longer buffered"),
-             param("last_event_id", {"type": "string"}, "query", "The same as `Last-Event-ID`")],
-            optional_auth=True)
+                   "no longer buffered", optional_auth=True)
         o["description"] = ("A consumer that falls behind by more than its queue is sent `dropped` and "
                             "disconnected; reconnect with `Last-Event-ID`.")
         return o
@@ -501,18 +505,13 @@ def gateway():
     BAD_KEY = "invalid Idempotency-Key: expected 1 to 128 visible ASCII characters"
 
     def cluster_events():
-        o = op("Every reachable host's event stream, merged (Server-Sent Events)", "cluster", {
-            "200": {"description": "`text/event-stream`, never ending: `retry: 1000`, then each agent's "
-                                   "events with `\"host\"` added to the data object, `host-up`/`host-down` "
-                                   "(data `host`, `time`, `error` when down) from the health checks, and "
-                                   "`: keep-alive` comments every 15 s. The id is the last id seen per "
-                                   "host, hosts sorted: `compute-1=17,compute-2=9`.",
-                    "content": {"text/event-stream": {"schema": TEXT}}},
-            "401": UNAUTHORIZED, "403": FORBIDDEN_READ}, "spp:read",
-            [param("Last-Event-ID", TEXT, "header",
+        o = sse_op("Every reachable host's event stream, merged (Server-Sent Events)", "cluster",
+                   "each agent's events with `\"host\"` added to the data object, `host-up`/`host-down` "
+                   "(data `host`, `time`, `error` when down) from the health checks, and "
+                   "`: keep-alive` comments every 15 s. The id is the last id seen per "
+                   "host, hosts sorted: `compute-1=17,compute-2=9`.",
                    "A merged id (`compute-1=17,compute-2=9`): every host resumes after its id; unknown "
-                   "hosts are ignored, hosts missing start with live events"),
-             param("last_event_id", TEXT, "query", "The same as `Last-Event-ID`")])
+                   "hosts are ignored, hosts missing start with live events")
         o["description"] = ("Only the hosts the token's `hosts` claim allows. The gateway follows each agent "
                             "with its own connection, reconnecting with backoff and `Last-Event-ID`; an "
                             "agent that restarted (ids from 1 again) is recognised and read from the start "

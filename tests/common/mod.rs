@@ -36,6 +36,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Reads the whole of `response`.
+    pub async fn read(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").map(|v| v.to_str().expect("ASCII").to_owned());
+        let body = response.text().await.expect("body read");
+        Answer { status, content_type, headers, body }
+    }
+
     /// Asserts status, content type and body together, so a failure shows all three.
     #[track_caller]
     pub fn assert(&self, status: u16, content_type: Option<&str>, body: &str) {
@@ -160,12 +169,7 @@ impl TestAgent {
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_owned());
         }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let content_type = headers.get("content-type").map(|v| v.to_str().expect("ASCII").to_owned());
-        let body = response.text().await.expect("body read");
-        Answer { status, content_type, headers, body }
+        Answer::read(request.send().await.expect("request sent")).await
     }
 }
 
