@@ -29,12 +29,14 @@ impl Cli {
     /// Parses the command line; exits with clap's usage error (2) when agent flags come
     /// with a command or client options with a server role.
     pub fn parse_checked() -> Cli {
+        let args: Vec<_> = std::env::args_os().collect();
+        let json = json_requested(&args, std::env::var_os("SPP_CTL_LOG_FORMAT"));
         let mut command = Cli::command();
-        let matches = command.get_matches_mut();
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        let matches = command.try_get_matches_from_mut(&args).unwrap_or_else(|e| exit(e, json));
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit(e.format(&mut command), json));
         let client = matches!(cli.command, Some(Command::Client(_)));
         if let Err(message) = crate::client::args::check_roles(&matches, &command, client) {
-            command.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+            exit(command.error(clap::error::ErrorKind::ArgumentConflict, message), json);
         }
         cli
     }
@@ -49,6 +51,38 @@ impl Cli {
             Some(Command::Token(_) | Command::Client(_)) => LogFormat::Text,
         }
     }
+}
+
+/// Whether the command line (or the environment) asks for JSON logs: usage errors then
+/// come as one JSON line too, like every other startup error (`--help` stays text).
+fn json_requested(args: &[std::ffi::OsString], env: Option<std::ffi::OsString>) -> bool {
+    let mut chosen = env.is_some_and(|v| v == "json");
+    for (i, arg) in args.iter().enumerate() {
+        if arg == "--log-format" {
+            chosen = args.get(i + 1).is_some_and(|v| v == "json");
+        } else if let Some(value) = arg.to_str().and_then(|a| a.strip_prefix("--log-format=")) {
+            chosen = value == "json";
+        }
+    }
+    chosen
+}
+
+/// Prints a usage error as clap does, or as one JSON line, and exits with clap's status.
+fn exit(error: clap::Error, json: bool) -> ! {
+    use clap::error::ErrorKind;
+    let printed_as_is = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !json || printed_as_is {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let line = rendered.lines().next().unwrap_or_default();
+    crate::logging::print_error(LogFormat::Json, line.strip_prefix("error: ").unwrap_or(line));
+    std::process::exit(error.exit_code());
 }
 
 #[derive(Debug, Subcommand)]

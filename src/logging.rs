@@ -13,9 +13,10 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. `RUST_LOG` wins over `level` when set.
 pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
-    let filter = match EnvFilter::try_from_default_env() {
-        Ok(filter) => filter,
-        Err(_) => filter(level)?,
+    // A RUST_LOG the filter cannot read would otherwise be dropped in silence.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(env) if !env.is_empty() => filter("RUST_LOG", &env)?,
+        _ => filter("--log-level", level)?,
     };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder =
@@ -29,15 +30,15 @@ pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
 
 /// A level (`info`) or a filter with targets (`spp_ctl=debug,hyper=warn`). A bare word
 /// that is no level is refused: the filter would read it as a target and log nothing.
-fn filter(level: &str) -> Result<EnvFilter, String> {
+fn filter(source: &str, level: &str) -> Result<EnvFilter, String> {
     let bare = !level.contains(['=', ',', '[']);
     if bare && level.parse::<LevelFilter>().is_err() {
         return Err(format!(
-            "--log-level {level:?}: not a level; use off, error, warn, info, debug or trace \
+            "{source} {level:?}: not a level; use off, error, warn, info, debug or trace \
              (or a filter such as spp_ctl=debug)"
         ));
     }
-    EnvFilter::try_new(level).map_err(|e| format!("--log-level {level:?}: {e}"))
+    EnvFilter::try_new(level).map_err(|e| format!("{source} {level:?}: {e}"))
 }
 
 /// One error line on stderr before (or instead of) the subscriber, in `format`.
@@ -61,10 +62,10 @@ mod tests {
     #[test]
     fn levels_and_filters_pass_and_unknown_words_do_not() {
         for good in ["info", "DEBUG", "off", "spp_ctl=debug", "warn,spp_ctl::gateway=trace"] {
-            assert!(super::filter(good).is_ok(), "{good}");
+            assert!(super::filter("--log-level", good).is_ok(), "{good}");
         }
         for bad in ["verbose", "debgu", "spp_ctl=loud"] {
-            let error = super::filter(bad).unwrap_err();
+            let error = super::filter("--log-level", bad).unwrap_err();
             assert!(error.starts_with(&format!("--log-level {bad:?}: ")), "{error}");
         }
     }

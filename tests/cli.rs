@@ -436,6 +436,31 @@ fn d15_startup_errors_are_sentences_in_the_chosen_log_format() {
 }
 
 #[test]
+fn d15_a_bad_rust_log_and_usage_errors_follow_the_same_rules() {
+    // RUST_LOG wins over --log-level, so a filter it cannot read is refused too.
+    let run = Command::new(BIN)
+        .args(["agent", "--check", "-a", "0", "-p", "0", "-s", "0"])
+        .env("RUST_LOG", "spp_ctl=loud")
+        .output()
+        .expect("run spp-ctl");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(text(&run.stderr).starts_with("spp-ctl: RUST_LOG \"spp_ctl=loud\": "), "{}", text(&run.stderr));
+    // A usage error with --log-format json is one JSON line, with clap's exit status.
+    let run = output(&["agent", "--log-format", "json", "--bogus"]);
+    assert_eq!(run.status.code(), Some(2));
+    let line: serde_json::Value = serde_json::from_str(text(&run.stderr).trim()).expect("one JSON line");
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["fields"]["message"], "unexpected argument '--bogus' found");
+    // Without it, clap's own text; --help stays text either way.
+    let run = output(&["agent", "--bogus"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).starts_with("error: unexpected argument '--bogus' found"));
+    let run = output(&["agent", "--log-format=json", "--help"]);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(text(&run.stdout).contains("--bind-addr"));
+}
+
+#[test]
 fn d15_token_refuses_ttl_zero_and_warns_on_unknown_scopes() {
     let files = Files::new();
     let key = files.path("jwt.key");
