@@ -160,8 +160,8 @@ pub(crate) struct Fanout {
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
-    /// The merged stream of every host (/v1/cluster/events).
-    #[arg(long)]
+    /// The merged stream of every host (/v1/cluster/events); `-A` as for `get`.
+    #[arg(short = 'A', long, visible_alias = "all-hosts")]
     pub(crate) all: bool,
     /// Resume after this event id (Last-Event-ID).
     #[arg(long)]
