@@ -61,7 +61,8 @@ async fn events_from_an_agent_show_a_mutation_as_a_line_and_as_json() {
     assert!(command.contains(&"status=204") && command.contains(&"outcome=ok"), "{command:?}");
 
     let lines = json.until(|l| l.contains(r#""event":"port-added""#)).await;
-    let parsed: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).expect("one JSON object")).collect();
+    let parsed: Vec<Value> =
+        lines.iter().map(|l| serde_json::from_str(l).expect("one JSON object")).collect();
     for (n, event) in parsed.iter().enumerate() {
         assert_eq!(event["id"], json!((n + 1).to_string()), "ids 1, 2, ... in order: {lines:?}");
     }
@@ -129,13 +130,16 @@ async fn wait_returns_once_the_process_attaches_and_names_the_missing_on_timeout
     assert_eq!(done.code, 0, "{done:?}");
     assert!(done.stdout.ends_with("pcap     4\nnfv      9\n"), "{done:?}");
 
-    let late = cluster.spp(&[], &["-H", "h2", "wait", "nfv:9", "primary", "vf:8", "--timeout", "300ms"]).await;
+    let late =
+        cluster.spp(&[], &["-H", "h2", "wait", "nfv:9", "primary", "vf:8", "--timeout", "300ms"]).await;
     assert_eq!((late.code, late.stdout.as_str()), (4, ""), "{late:?}");
     assert_eq!(late.stderr, "spp-ctl: h2: timed out waiting for nfv:9, vf:8 (504)\n");
 
     // Straight against an agent: the same line, labelled with its URL.
     let server = format!("http://{}", cluster.agents[1].addrs.api);
-    let direct = spp(cluster.pki.dir.path(), &[("SPP_CTL_SERVER", &server)], &["wait", "vf:8", "--timeout", "0s"]).await;
+    let direct =
+        spp(cluster.pki.dir.path(), &[("SPP_CTL_SERVER", &server)], &["wait", "vf:8", "--timeout", "0s"])
+            .await;
     assert_eq!(direct.code, 4, "{direct:?}");
     assert_eq!(direct.stderr, format!("spp-ctl: {server}: timed out waiting for vf:8 (504)\n"));
 }
@@ -194,7 +198,10 @@ async fn a_plan_failing_on_the_canary_stops_there_and_exits_6() {
     let plan = cluster.pki.path("plan.json");
     let body = r#"{"hosts": ["compute-*"], "operations": [{"method": "PUT", "path": "/v1/nfvs/9/forward", "body": {"action": "start"}}], "canary": 1}"#;
     std::fs::write(&plan, body).expect("write plan");
-    let run = cluster.spp(&[], &["apply", "-f", plan.to_str().expect("UTF-8")]).await;
+    // A default host (of the context, or here the environment) does not label a cluster
+    // command's failure.
+    let run =
+        cluster.spp(&[("SPP_CTL_HOST", "compute-2")], &["apply", "-f", plan.to_str().expect("UTF-8")]).await;
     assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(
         run.stdout,
