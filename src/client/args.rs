@@ -98,7 +98,7 @@ pub enum ClientCommand {
         #[arg(short = 'd', long)]
         data: Option<String>,
     },
-    /// Follow the event stream of an agent (-H HOST) or of the cluster (--all).
+    /// Follow the event stream of an agent (-H HOST) or of the cluster (-A).
     Events(EventsArgs),
     /// Wait until processes are attached, e.g. `spp-ctl wait nfv:1 vf:2`.
     Wait {
