@@ -32,20 +32,24 @@ impl Run {
 
 /// Runs `spp-ctl args` with only `env` set (plus a HOME and XDG_CONFIG_HOME of `home`).
 pub async fn spp(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = tokio::process::Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .expect("spp-ctl runs");
+    let output = command(home, env, args).output().await.expect("spp-ctl runs");
     Run {
         code: output.status.code().expect("exited, not killed"),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// `spp-ctl args` with only `env` set, plus a HOME and XDG_CONFIG_HOME of `home`.
+fn command(home: &Path, env: &[(&str, &str)], args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .envs(env.iter().copied());
+    command
 }
 
 const SECRET: &str = "a client test secret, 32 bytes!!";
@@ -149,14 +153,9 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Starts `spp-ctl args` with only `env` set (plus HOME as `spp` sets it).
+    /// Starts `spp-ctl args` as `spp` runs it, stdout and stderr piped.
     pub fn spawn(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
-        let mut child = tokio::process::Command::new(BIN)
-            .args(args)
-            .env_clear()
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .envs(env.iter().copied())
+        let mut child = command(home, env, args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
