@@ -11,10 +11,9 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use common::client::{BIN, spp};
+use common::client::{Follower, spp};
 use futures::StreamExt;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// What the stand-in was asked: `(method, path and query, Last-Event-ID, body)`.
 type Seen = Arc<parking_lot::Mutex<Vec<(String, String, Option<String>, String)>>>;
@@ -42,9 +41,11 @@ fn answer(target: &str, count: usize) -> Response {
         (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     };
     if target.starts_with("/v1/hosts/h1/events") && count == 1 {
-        // One event, then the stream ends: the client must reconnect with its id.
+        // One event and half of the next, then the stream ends: the client must reconnect
+        // with the id of the last whole event, and print nothing of the half.
         let body = "retry: 50\n\n: keep-alive\n\nid: 7\nevent: process-attached\n\
-                    data: {\"time\":\"2026-12-03T19:00:00.123Z\",\"type\":\"nfv\",\"client_id\":1,\"addr\":\"127.0.0.1:4242\"}\n\n";
+                    data: {\"time\":\"2026-12-03T19:00:00.123Z\",\"type\":\"nfv\",\"client_id\":1,\"addr\":\"127.0.0.1:4242\"}\n\n\
+                    id: 8\nevent: forwarding\ndata: {\"time\":\"2026-12-03T19:00:0";
         return ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response();
     }
     if target.starts_with("/v1/hosts/h1/events") {
@@ -104,20 +105,13 @@ async fn events_are_lines_and_a_broken_stream_resumes_after_the_last_id() {
         ),
     ] {
         seen.lock().clear();
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["events", "-H", "h1", "--since", "3", "-o", output])
-            .env_clear()
-            .env("SPP_CTL_SERVER", &server)
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spp-ctl runs");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let home = tempfile::tempdir().expect("home");
+        let args = ["events", "-H", "h1", "--since", "3", "-o", output];
+        let mut events = Follower::spawn(home.path(), &[("SPP_CTL_SERVER", &server)], &args);
         for line in expected {
-            let got = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line()).await;
-            assert_eq!(got.expect("a line within 10 s").expect("stdout read").as_deref(), Some(line));
+            assert_eq!(events.line().await, line);
         }
-        child.kill().await.expect("stopped");
+        events.child.kill().await.expect("stopped");
         let asked: Vec<(String, Option<String>)> =
             seen.lock().iter().map(|s| (s.1.clone(), s.2.clone())).collect();
         assert_eq!(

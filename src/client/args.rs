@@ -98,7 +98,7 @@ pub enum ClientCommand {
         #[arg(short = 'd', long)]
         data: Option<String>,
     },
-    /// Follow the event stream of an agent (-H HOST) or of the cluster (--all).
+    /// Follow the event stream of an agent (-H HOST) or of the cluster (-A).
     Events(EventsArgs),
     /// Wait until processes are attached, e.g. `spp-ctl wait nfv:1 vf:2`.
     Wait {
@@ -160,8 +160,8 @@ pub(crate) struct Fanout {
 
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
-    /// The merged stream of every host (/v1/cluster/events).
-    #[arg(long)]
+    /// The merged stream of every host (/v1/cluster/events); `-A` as for `get`.
+    #[arg(short = 'A', long, visible_alias = "all-hosts")]
     pub(crate) all: bool,
     /// Resume after this event id (Last-Event-ID).
     #[arg(long)]

@@ -47,6 +47,12 @@ impl Parser {
         events
     }
 
+    /// Forgets what a cut stream left half-sent, so it cannot glue onto the first line of
+    /// the next connection; the id is the last one fully received.
+    pub(crate) fn restart(&mut self, last_id: Option<String>) {
+        *self = Parser { id: last_id, retry: self.retry, ..Parser::default() };
+    }
+
     fn line(&mut self, line: &str) -> Option<Event> {
         if line.is_empty() {
             let event = self.event.take();
@@ -149,6 +155,7 @@ pub(crate) async fn follow(target: &Target, transport: &Transport, args: &Events
             ));
         }
         connected_once = true;
+        parser.restart(last_id.clone());
         let mut body = response.into_body();
         while let Some(Ok(frame)) = body.frame().await {
             let Ok(chunk) = frame.into_data() else { continue };

@@ -51,7 +51,14 @@ async fn run(args: ClientArgs, command: ClientCommand, mut cli: clap::Command) -
         ClientCommand::Config { action } => return config::run(action, &args),
         _ => {}
     }
-    let target = config::resolve(&args)?;
+    let mut target = config::resolve(&args)?;
+    // A cluster command is about no one host: a context's default host must not label it.
+    if matches!(
+        &command,
+        ClientCommand::Apply { .. } | ClientCommand::Events(args::EventsArgs { all: true, .. })
+    ) {
+        target.host = None;
+    }
     warn_about_token(&target);
     let transport = Transport::new(&target)?;
     let (call, within) = match &command {
