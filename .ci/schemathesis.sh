@@ -58,6 +58,9 @@ expected-statuses = ["2xx", "3xx", "4xx", "502", "503", "504"]'
   draw '^/v1/mirrors/' path.id=mirror path.name=component
   draw '^/v1/pcaps/' path.id=pcap
   draw '^/v1/primary/flow_rules?/' path.port_id=phy path.rule_id=rule
+  # `wait_for` waits 30 s by default for a process that is missing (most generated ones
+  # are), longer than a case may take: every case gets a short timeout instead.
+  printf '[[operations]]\ninclude-path-regex = "^/v1/processes$"\nparameters = { "query.timeout" = "300ms" }\n'
 } >"$tmp/st-agent.toml"
 {
   printf '%s\n[dictionaries]\n' "$checks_toml"
