@@ -212,6 +212,40 @@ async fn an_agent_restart_is_host_down_then_host_up_and_loses_nothing_buffered()
 }
 
 #[tokio::test]
+async fn hosts_a_reload_adds_or_removes_join_or_leave_an_open_cluster_stream() {
+    let (a, b) = (TestAgent::start().await, TestAgent::start().await);
+    let gateway = TestGateway::start(&test_toml(&agents_toml(&[("h1", a.addrs.api)]))).await;
+    let mut client = SseClient::open(gateway.addr, "/v1/cluster/events", "").await;
+    eventually("the gateway follows h1", || a.registry.events().subscribers() == 1).await;
+    let reload = |toml: String| {
+        std::fs::write(&gateway.config_file, toml).expect("write config");
+        let source = spp_ctl::gateway::reload::Source::file(&gateway.config_file);
+        let running = gateway.running.clone();
+        async move { spp_ctl::gateway::reload::reload(&running, &source).await.expect("reloaded") }
+    };
+    reload(test_toml(&agents_toml(&[("h1", a.addrs.api), ("h2", b.addrs.api)]))).await;
+    eventually("the open stream follows h2 too", || b.registry.events().subscribers() == 1).await;
+    b.attach(ProcType::Vf, 2).await;
+    let seen = merged_until(&mut client, attached("h2", "vf")).await;
+    let event = seen.last().expect("events");
+    assert_eq!((event.id.as_str(), event.data["client_id"].as_u64()), ("h2=1", Some(2)), "{seen:?}");
+    // A host that leaves the table is no longer followed; the stream goes on. The agent
+    // notices that a stream's reader is gone when it writes to it: events make it write.
+    reload(test_toml(&agents_toml(&[("h2", b.addrs.api)]))).await;
+    let mut id = 10;
+    while a.registry.events().subscribers() > 0 && id < 60 {
+        a.attach(ProcType::Nfv, id).await;
+        id += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(a.registry.events().subscribers(), 0, "h1 is let go");
+    b.attach(ProcType::Nfv, 3).await;
+    let seen = merged_until(&mut client, attached("h2", "nfv")).await;
+    assert_eq!(seen.last().map(|e| e.data["client_id"].as_u64()), Some(Some(3)), "{seen:?}");
+    assert_eq!(b.registry.events().subscribers(), 1);
+}
+
+#[tokio::test]
 async fn a_token_for_one_host_sees_only_its_events() {
     let issuer = Issuer::new();
     let (a, b) = (TestAgent::start().await, TestAgent::start().await);

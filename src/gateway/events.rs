@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::auth::guard::credentials;
 use crate::gateway::Gateway;
 use crate::gateway::error::GatewayError;
-use crate::gateway::follow::follow;
+use crate::gateway::follow::Followers;
 use crate::gateway::health::Flip;
 use crate::gateway::hosts::{Host, State as HostState};
 use crate::gateway::http1::LAST_EVENT_ID;
@@ -23,11 +23,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinSet;
 
 /// Pieces or events waiting for a slow client, per stream.
 const QUEUE: usize = 64;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open cluster stream looks for hosts added or removed since it opened.
+const RESCAN: Duration = Duration::from_secs(1);
 
 /// One agent's stream as it comes: the head within the request deadline, then no
 /// deadline. The agent's answer is passed on whatever it is (a 401 of its own too).
@@ -83,15 +84,19 @@ pub(crate) async fn cluster_events(
 ) -> Response {
     let header = headers.get(LAST_EVENT_ID).and_then(|v| v.to_str().ok());
     let mut last = parse_composite(header.or(resume.last_event_id.as_deref()).unwrap_or_default());
-    let hosts: Vec<Arc<Host>> =
-        gateway.hosts.all().into_iter().filter(|h| caller.allows_host(&h.name)).collect();
+    let hosts = allowed(&gateway, &caller);
     last.retain(|name, _| hosts.iter().any(|h| h.name == *name));
     let (out, receiver) = mpsc::channel(QUEUE);
     let flips = gateway.health_flips.subscribe();
-    tokio::spawn(merge(gateway, hosts, credentials(&headers), last, flips, out));
+    tokio::spawn(merge(gateway, caller, hosts, credentials(&headers), last, flips, out));
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     streamed(StatusCode::OK, headers, receiver)
+}
+
+/// The hosts of the table that the caller's token reaches.
+fn allowed(gateway: &Gateway, caller: &Principal) -> Vec<Arc<Host>> {
+    gateway.hosts.all().into_iter().filter(|h| caller.allows_host(&h.name)).collect()
 }
 
 /// `h1=17,h2=9` → the last id per host; malformed parts are ignored.
@@ -109,6 +114,7 @@ fn composite(last: &BTreeMap<String, u64>) -> String {
 /// find, until the client goes away (then the followers stop with it).
 async fn merge(
     gateway: Arc<Gateway>,
+    caller: Principal,
     hosts: Vec<Arc<Host>>,
     credentials: HeaderMap,
     mut last: BTreeMap<String, u64>,
@@ -116,13 +122,8 @@ async fn merge(
     out: mpsc::Sender<Bytes>,
 ) {
     let (events_in, mut events) = mpsc::channel(QUEUE);
-    let mut followers = JoinSet::new();
-    let credentials = Arc::new(credentials);
-    for host in &hosts {
-        let start = last.get(&host.name).copied();
-        followers.spawn(follow(gateway.clone(), host.clone(), credentials.clone(), start, events_in.clone()));
-    }
-    drop(events_in);
+    let mut followers = Followers::new(gateway.clone(), credentials, events_in);
+    followers.sync(&hosts, &last);
     let mut opening = String::from("retry: 1000\n\n");
     for host in hosts.iter().filter(|h| h.state() == HostState::Down) {
         opening.push_str(&state_frame(&last, &host.name, false, &host.last_error()));
@@ -130,8 +131,8 @@ async fn merge(
     if out.send(opening.into()).await.is_err() {
         return;
     }
-    let followed = |name: &str| hosts.iter().any(|h| h.name == name);
     let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    let mut rescan = tokio::time::interval_at(tokio::time::Instant::now() + RESCAN, RESCAN);
     loop {
         let frame = tokio::select! {
             _ = out.closed() => return,
@@ -145,10 +146,14 @@ async fn merge(
                 sse::frame(&composite(&last), &event.kind, &event.data)
             }
             flip = flips.recv() => match flip {
-                Ok(flip) if followed(&flip.host) => state_frame(&last, &flip.host, flip.up, &flip.error),
+                Ok(flip) if followers.follows(&flip.host) => state_frame(&last, &flip.host, flip.up, &flip.error),
                 Err(broadcast::error::RecvError::Closed) => return,
                 _ => continue,
             },
+            _ = rescan.tick() => {
+                followers.sync(&allowed(&gateway, &caller), &last);
+                continue;
+            }
             _ = keep_alive.tick() => ": keep-alive\n\n".to_owned(),
         };
         if out.send(frame.into()).await.is_err() {

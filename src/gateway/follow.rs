@@ -11,9 +11,11 @@ use crate::gateway::sse::{self, Parser};
 use crate::gateway::stream;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
 use tracing::debug;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -25,6 +27,57 @@ pub(crate) struct Tagged {
     pub(crate) id: Option<u64>,
     pub(crate) kind: String,
     pub(crate) data: String,
+}
+
+/// The followers of one cluster stream, kept in step with the host table: a host that a
+/// reload or discovery adds is followed from then on (live events), one that goes away
+/// stops being followed, one whose entry was replaced (a new URL) is followed anew from
+/// its last id. Dropping this stops them all.
+pub(crate) struct Followers {
+    gateway: Arc<Gateway>,
+    credentials: Arc<HeaderMap>,
+    out: mpsc::Sender<Tagged>,
+    tasks: JoinSet<()>,
+    by_host: HashMap<String, (Arc<Host>, AbortHandle)>,
+}
+
+impl Followers {
+    pub(crate) fn new(gateway: Arc<Gateway>, credentials: HeaderMap, out: mpsc::Sender<Tagged>) -> Self {
+        let credentials = Arc::new(credentials);
+        Followers { gateway, credentials, out, tasks: JoinSet::new(), by_host: HashMap::new() }
+    }
+
+    /// Follows exactly `hosts`; a newly followed one resumes after its id in `last`.
+    pub(crate) fn sync(&mut self, hosts: &[Arc<Host>], last: &BTreeMap<String, u64>) {
+        self.by_host.retain(|name, (followed, task)| {
+            let keep = hosts.iter().any(|h| Arc::ptr_eq(h, followed));
+            if !keep {
+                debug!(host = %name, "no longer followed");
+                task.abort();
+            }
+            keep
+        });
+        for host in hosts {
+            if self.by_host.contains_key(&host.name) {
+                continue;
+            }
+            let start = last.get(&host.name).copied();
+            let task = self.tasks.spawn(follow(
+                self.gateway.clone(),
+                host.clone(),
+                self.credentials.clone(),
+                start,
+                self.out.clone(),
+            ));
+            self.by_host.insert(host.name.clone(), (host.clone(), task));
+        }
+        // Finished tasks (aborted ones) would otherwise pile up in the set.
+        while self.tasks.try_join_next().is_some() {}
+    }
+
+    pub(crate) fn follows(&self, host: &str) -> bool {
+        self.by_host.contains_key(host)
+    }
 }
 
 /// How one connection to an agent's stream ended.
@@ -61,7 +114,7 @@ impl Resume {
 
 /// Follows one host's stream for as long as `out` is open, reconnecting with backoff and
 /// resuming after the last id seen.
-pub(crate) async fn follow(
+async fn follow(
     gateway: Arc<Gateway>,
     host: Arc<Host>,
     credentials: Arc<HeaderMap>,
