@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 /// What a gateway with `config` would run, or why it would not start.
 pub async fn gateway(config: &GatewayConfig) -> Result<String, String> {
     if let Some(files) = &config.tls {
-        crate::tls::server_config(files)?;
+        crate::tls::server_config(files).map_err(|e| e.to_string())?;
     }
-    crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
+    crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(|e| e.to_string())?;
     if !config.auth.is_none() {
         Verifier::new(&config.auth).await?;
     }

@@ -4,7 +4,10 @@
 //! gateway's connections to agents (custom CA, optional client certificate), and the
 //! expiry of a certificate for the metrics.
 
+mod error;
 mod explain;
+
+pub use error::TlsConfigError;
 
 use parking_lot::RwLock;
 use rustls::client::WebPkiServerVerifier;
@@ -109,45 +112,46 @@ impl ClientTlsFiles {
     }
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let pem = |source| TlsConfigError::Pem { path: path.to_owned(), source };
+    let certs: Vec<_> =
+        CertificateDer::pem_file_iter(path).map_err(pem)?.collect::<Result<_, _>>().map_err(pem)?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate found", path.display()));
+        return Err(TlsConfigError::NoCertificate { path: path.to_owned() });
     }
     Ok(certs)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| {
-        format!("{}: no private key in PEM ({e}): give the key file, not the certificate", path.display())
-    })
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|source| TlsConfigError::NoKey { path: path.to_owned(), source })
 }
 
-fn roots(path: &Path) -> Result<Arc<RootCertStore>, String> {
+fn roots(path: &Path) -> Result<Arc<RootCertStore>, TlsConfigError> {
     let mut store = RootCertStore::empty();
     for cert in certificates(path)? {
-        store.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+        store.add(cert).map_err(|source| TlsConfigError::Anchor { path: path.to_owned(), source })?;
     }
     Ok(Arc::new(store))
 }
 
+fn verifier_error(path: &Path) -> impl FnOnce(rustls::server::VerifierBuilderError) -> TlsConfigError {
+    move |source| TlsConfigError::Verifier { path: path.to_owned(), source }
+}
+
 /// A listener configuration from its files; errors name the file and the cause.
-pub(crate) fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, String> {
+pub(crate) fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, TlsConfigError> {
     if files.versions.is_empty() {
-        return Err("tls.versions: empty; list \"1.2\", \"1.3\" or both".to_owned());
+        return Err(TlsConfigError::NoVersions);
     }
     let versions: Vec<_> = files.versions.iter().map(|v| v.rustls()).collect();
-    let builder = ServerConfig::builder_with_provider(listener_provider())
-        .with_protocol_versions(&versions)
-        .map_err(|e| e.to_string())?;
+    let builder =
+        ServerConfig::builder_with_provider(listener_provider()).with_protocol_versions(&versions)?;
     let builder = match &files.client_ca {
         Some(ca) => {
             let verifier = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider())
                 .build()
-                .map_err(|e| format!("{}: {e}", ca.display()))?;
+                .map_err(verifier_error(ca))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
@@ -161,7 +165,7 @@ pub(crate) fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>,
     // ticket per handshake, as a client that reconnects uses one at a time (the default 2
     // costs a second ticket's encryption on every handshake). A reload makes a new
     // ticketer, so a reloaded `client_ca` cannot be bypassed by resuming an older session.
-    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     config.send_tls13_tickets = 1;
     config.ignore_client_order = true;
     Ok(Arc::new(config))
@@ -169,7 +173,7 @@ pub(crate) fn server_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>,
 
 /// A client configuration: the given CA (else no server is trusted), and a client
 /// certificate when both its files are given.
-pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, TlsConfigError> {
     client_config_for(files, "ca")
 }
 
@@ -178,21 +182,20 @@ pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, String
 pub(crate) fn client_config_for(
     files: &ClientTlsFiles,
     ca_setting: &'static str,
-) -> Result<Arc<ClientConfig>, String> {
+) -> Result<Arc<ClientConfig>, TlsConfigError> {
     // No CA is allowed: https to agents then fails, with a reason, until one is set.
     let inner = match &files.ca {
         Some(ca) => Some(
             WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())
                 .build()
-                .map_err(|e| format!("{}: {e}", ca.display()))?,
+                .map_err(verifier_error(ca))?,
         ),
         None => None,
     };
     let ca = files.ca.as_ref().map(|ca| ca.display().to_string());
     let verifier = explain::ExplainingVerifier { inner, provider: provider(), ca, ca_setting };
     let builder = ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| e.to_string())?
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
     let config = match (&files.client_cert, &files.client_key) {
@@ -200,7 +203,7 @@ pub(crate) fn client_config_for(
             .with_client_auth_cert(certificates(cert)?, private_key(key)?)
             .map_err(|e| explain::pair_error(cert, key, e))?,
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err("client_cert and client_key go together".to_owned()),
+        _ => return Err(TlsConfigError::HalfPair),
     };
     Ok(Arc::new(config))
 }
@@ -213,7 +216,7 @@ pub struct ReloadableServerConfig {
 }
 
 impl ReloadableServerConfig {
-    pub fn load(files: ServerTlsFiles) -> Result<Self, String> {
+    pub fn load(files: ServerTlsFiles) -> Result<Self, TlsConfigError> {
         let config = server_config(&files)?;
         Ok(ReloadableServerConfig { files: RwLock::new(files), current: RwLock::new(config) })
     }
@@ -228,7 +231,7 @@ impl ReloadableServerConfig {
     }
 
     /// Rereads the files (or new ones); on error the running configuration stays.
-    pub(crate) fn reload(&self, files: Option<ServerTlsFiles>) -> Result<(), String> {
+    pub(crate) fn reload(&self, files: Option<ServerTlsFiles>) -> Result<(), TlsConfigError> {
         let files = files.unwrap_or_else(|| self.files.read().clone());
         let config = server_config(&files)?;
         *self.current.write() = config;
@@ -237,16 +240,20 @@ impl ReloadableServerConfig {
     }
 
     /// notAfter of the served certificate, Unix seconds.
-    pub(crate) fn not_after(&self) -> Result<i64, String> {
-        cert_not_after(&self.files.read().cert)
+    pub(crate) fn not_after(&self) -> Result<i64, TlsConfigError> {
+        not_after(&self.files.read().cert)
     }
 }
 
-/// notAfter of the first certificate in a PEM file, as Unix seconds.
+/// notAfter of the first certificate in a PEM file, as Unix seconds; the error as text,
+/// for callers outside the crate that compare results.
 pub fn cert_not_after(path: &Path) -> Result<i64, String> {
+    not_after(path).map_err(|e| e.to_string())
+}
+
+fn not_after(path: &Path) -> Result<i64, TlsConfigError> {
     let cert = certificates(path)?.remove(0);
-    der::not_after(cert.as_ref())
-        .ok_or_else(|| format!("{}: cannot read the validity of the certificate", path.display()))
+    der::not_after(cert.as_ref()).ok_or_else(|| TlsConfigError::NoValidity { path: path.to_owned() })
 }
 
 /// Just enough DER to find `tbsCertificate.validity.notAfter` (RFC 5280 §4.1).

@@ -33,7 +33,9 @@ pub(crate) struct Security {
 impl Security {
     pub(crate) async fn load(config: &AgentConfig) -> Result<Self, String> {
         let tls = match &config.tls {
-            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone())?)),
+            Some(files) => {
+                Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(|e| e.to_string())?))
+            }
             None => None,
         };
         let auth = config.auth.clone().filter(|a| !a.is_none());

@@ -283,7 +283,7 @@ async fn remote(
         })
     };
     let files = crate::tls::ClientTlsFiles { ca: config.jwks_ca.clone(), ..Default::default() };
-    let tls = crate::tls::client_config_for(&files, "auth.jwks_ca")?;
+    let tls = crate::tls::client_config_for(&files, "auth.jwks_ca").map_err(|e| e.to_string())?;
     let jwks = Arc::new(RemoteJwks::new(
         url,
         tls,

@@ -82,7 +82,7 @@ impl Transport {
             client_key: target.client_key.clone(),
         };
         let tls = client_config_for(&files, "--cacert")
-            .map_err(|e| Failure::local(e.replace("client_", "--client-")))?;
+            .map_err(|e| Failure::local(e.to_string().replace("client_", "--client-")))?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(target.timeout));

@@ -58,10 +58,11 @@ async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Res
 }
 
 async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
-    let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
+    let upstream_tls =
+        crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(|e| e.to_string())?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
-        crate::tls::server_config(files)?;
-        tls.reload(Some(files.clone()))?;
+        crate::tls::server_config(files).map_err(|e| e.to_string())?;
+        tls.reload(Some(files.clone())).map_err(|e| e.to_string())?;
     }
     if let Some(verifier) = &gateway.verifier {
         verifier.reload(&config.auth).await?;

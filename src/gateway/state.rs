@@ -34,7 +34,9 @@ impl Gateway {
     pub(crate) async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
         let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         let tls = match &config.tls {
-            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
+            Some(files) => Some(Arc::new(
+                ReloadableServerConfig::load(files.clone()).map_err(|e| invalid(e.to_string()))?,
+            )),
             None => None,
         };
         let verifier = if config.auth.is_none() {
@@ -42,8 +44,8 @@ impl Gateway {
         } else {
             Some(Verifier::new(&config.auth).await.map_err(invalid)?)
         };
-        let upstream_tls =
-            crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
+        let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")
+            .map_err(|e| invalid(e.to_string()))?;
         Ok(Gateway {
             clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
             hosts: Hosts::default(),

@@ -2,6 +2,7 @@
 //! "invalid peer certificate: UnknownIssuer", a key that does not match its certificate
 //! "KeyMismatch". These say which file is at fault and what to do.
 
+use super::TlsConfigError;
 use rustls::DigitallySignedStruct;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -11,16 +12,14 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
 use std::sync::Arc;
 
-/// A certificate/key pair that rustls refused.
-pub(crate) fn pair_error(cert: &Path, key: &Path, error: rustls::Error) -> String {
+/// A certificate/key pair that rustls refused; a key of another certificate is said so.
+pub(crate) fn pair_error(cert: &Path, key: &Path, error: rustls::Error) -> TlsConfigError {
+    let (cert, key) = (cert.to_owned(), key.to_owned());
     match error {
-        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => format!(
-            "{} is not the private key of the certificate in {}: give the key the certificate \
-             was issued for (or issue a new certificate for this key)",
-            key.display(),
-            cert.display()
-        ),
-        other => format!("{} / {}: {other}", cert.display(), key.display()),
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+            TlsConfigError::KeyMismatch { cert, key }
+        }
+        source => TlsConfigError::Pair { cert, key, source },
     }
 }
 
@@ -158,7 +157,7 @@ mod tests {
             ServerTlsFiles::new(dir.path().join("server.pem"), dir.path().join("server.key"), None);
         files.versions.clear();
         assert_eq!(
-            server_config(&files).map(|_| ()).unwrap_err(),
+            server_config(&files).map(|_| ()).unwrap_err().to_string(),
             "tls.versions: empty; list \"1.2\", \"1.3\" or both"
         );
     }
