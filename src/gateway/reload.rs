@@ -83,7 +83,11 @@ pub(crate) fn publish_cert_expiry(gateway: &Gateway) {
 pub(crate) fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
     let mut entries = Vec::new();
     for agent in &config.agents {
-        entries.push((agent.host.clone(), agent.url.clone(), upstream::base_uri(&agent.url)?));
+        entries.push((
+            agent.host.clone(),
+            agent.url.clone(),
+            upstream::base_uri(&agent.url).map_err(|e| e.to_string())?,
+        ));
     }
     gateway.hosts.set_source(HostSource::Static, entries);
     Ok(())

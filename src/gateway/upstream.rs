@@ -41,12 +41,21 @@ impl Clients {
 }
 
 /// The `scheme://authority` of an agent URL (`http://10.0.0.11:7777`).
-pub(crate) fn base_uri(url: &str) -> Result<Uri, String> {
-    let uri: Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
+pub(crate) fn base_uri(url: &str) -> Result<Uri, AgentUrlError> {
+    let uri: Uri = url.parse().map_err(|source| AgentUrlError::Invalid { url: url.to_owned(), source })?;
     match (uri.scheme_str(), uri.authority(), uri.path()) {
         (Some("http" | "https"), Some(_), "" | "/") => Ok(uri),
-        _ => Err(format!("{url:?}: expected http://HOST:PORT or https://HOST:PORT")),
+        _ => Err(AgentUrlError::NotBase { url: url.to_owned() }),
     }
+}
+
+/// Why an agent URL is refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AgentUrlError {
+    #[error("{url:?}: {source}")]
+    Invalid { url: String, source: axum::http::uri::InvalidUri },
+    #[error("{url:?}: expected http://HOST:PORT or https://HOST:PORT")]
+    NotBase { url: String },
 }
 
 /// Why a request to an agent failed, decided where it failed.
