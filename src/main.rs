@@ -32,6 +32,12 @@ fn fail(format: logging::LogFormat, e: anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A configuration error as its one line: its text already names the cause, which `{:#}`
+/// in `fail` would print again if the error were kept whole.
+fn line(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Agent(Box::new(cli.agent))) {
         Command::Agent(args) => run_agent(*args).await,
@@ -39,19 +45,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => spp_ctl::token::run(&args),
         Command::Client(_) => Err(anyhow!("client commands run before the runtime starts")),
         Command::Sim(args) => {
-            logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
+            logging::init(args.log.log_format, &args.log.log_level).map_err(line)?;
             sim::run(args, shutdown::on_signals()).await
         }
     }
 }
 
 async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
-    let config = AgentConfig::from_args(&args).map_err(|e| anyhow!(e))?;
-    logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
+    let config = AgentConfig::from_args(&args).map_err(line)?;
+    logging::init(args.log.log_format, &args.log.log_level).map_err(line)?;
     let ip = resolve_ipv4(&args.bind_addr).await?;
     if args.check {
         let ports = [args.pri_port, args.sec_port, args.api_port].map(|port| SocketAddr::new(ip, port));
-        let summary = spp_ctl::check::agent(&config, ports).await.map_err(|e| anyhow!(e))?;
+        let summary = spp_ctl::check::agent(&config, ports).await.map_err(line)?;
         println!("spp-ctl agent: configuration is valid\n{summary}");
         return Ok(());
     }
@@ -74,8 +80,8 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
-    let overrides = gateway::config::overrides(&args.set, std::env::vars()).map_err(|e| anyhow!(e))?;
-    let mut config = GatewayConfig::load_with(&args.config, &overrides).map_err(|e| anyhow!(e))?;
+    let overrides = gateway::config::overrides(&args.set, std::env::vars()).map_err(line)?;
+    let mut config = GatewayConfig::load_with(&args.config, &overrides).map_err(line)?;
     let address =
         |flag: &str, raw: &str| raw.parse::<SocketAddr>().with_context(|| format!("{flag} {raw:?}"));
     if let Some(listen) = &args.listen {
@@ -84,9 +90,9 @@ async fn run_gateway(args: GatewayArgs) -> anyhow::Result<()> {
     if let Some(listen) = &args.metrics_listen {
         config.metrics_listen = Some(address("--metrics-listen", listen)?);
     }
-    logging::init(args.log.log_format, &args.log.log_level).map_err(|e| anyhow!(e))?;
+    logging::init(args.log.log_format, &args.log.log_level).map_err(line)?;
     if args.check {
-        let summary = spp_ctl::check::gateway(&config).await.map_err(|e| anyhow!(e))?;
+        let summary = spp_ctl::check::gateway(&config).await.map_err(line)?;
         println!("spp-ctl gateway: configuration {} is valid\n{summary}", args.config.display());
         return Ok(());
     }

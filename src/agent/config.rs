@@ -136,7 +136,7 @@ pub fn auth_section(path: &std::path::Path) -> Result<crate::auth::AuthConfig, S
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("--auth-config {}: {e}", path.display()))?;
     let file: File = toml::from_str(&text).map_err(|e| {
-        format!("--auth-config {}: {}", path.display(), crate::gateway::config::located(&text, &e))
+        format!("--auth-config {}: {}", path.display(), crate::gateway::config::TomlError::in_text(&text, e))
     })?;
     Ok(file.auth)
 }

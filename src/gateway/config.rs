@@ -1,6 +1,7 @@
 //! The gateway's configuration: a TOML file (`deploy/gateway.toml`), validated into typed
 //! values. A broken file is refused as a whole with a message naming the key.
 
+pub use super::config_error::{ConfigError, LoadError, OverrideError, TomlError};
 use crate::auth::AuthConfig;
 use crate::defaults;
 use crate::tls::{ClientTlsFiles, ServerTlsFiles};
@@ -187,23 +188,25 @@ impl GatewayConfig {
         tls.chain(self.upstream_tls.files()).chain(self.auth.files()).collect()
     }
 
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
         Self::load_with(path, &[])
     }
 
     /// The file with `overrides` applied over it.
-    pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse_with(&text, overrides).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Self, LoadError> {
+        let path_buf = || path.to_owned();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path_buf(), source })?;
+        Self::parse_with(&text, overrides).map_err(|source| LoadError::Invalid { path: path_buf(), source })
     }
 
     #[cfg(test)]
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, ConfigError> {
         Self::parse_with(text, &[])
     }
 
-    fn parse_with(text: &str, overrides: &[(String, String)]) -> Result<Self, String> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| located(text, &e))?;
+    fn parse_with(text: &str, overrides: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| TomlError::in_text(text, e))?;
         for (key, value) in overrides {
             set(&mut table, key, value)?;
         }
@@ -211,37 +214,36 @@ impl GatewayConfig {
             Ok(file) => Self::validate(file),
             // Typed again from the text: only then does the error know its line.
             Err(e) => Err(match toml::from_str::<FileConfig>(text) {
-                Err(in_file) => located(text, &in_file),
-                Ok(_) => culprit(text, overrides, e.message()),
+                Err(in_file) => TomlError::in_text(text, in_file).into(),
+                Ok(_) => culprit(text, overrides, e),
             }),
         }
     }
 
-    fn validate(file: FileConfig) -> Result<Self, String> {
+    fn validate(file: FileConfig) -> Result<Self, ConfigError> {
         if file.tls.is_none() && !file.insecure_plaintext {
-            return Err("tls: missing; set insecure_plaintext = true to serve plain HTTP".into());
+            return Err(ConfigError::NoTls);
         }
-        let auth =
-            file.auth.clone().ok_or("auth: missing; set mode = \"none\" to run without authentication")?;
+        let auth = file.auth.clone().ok_or(ConfigError::NoAuth)?;
         if !["jwt", "none"].contains(&auth.mode.as_str()) {
-            return Err(format!("auth.mode: {:?}: expected \"jwt\" or \"none\"", auth.mode));
+            return Err(ConfigError::AuthMode { mode: auth.mode });
         }
         let mut seen = std::collections::HashSet::new();
         for agent in &file.agents {
             if !super::hosts::is_host_name(&agent.host) {
-                return Err(format!("agents.host: invalid host name {:?}", agent.host));
+                return Err(ConfigError::HostName { host: agent.host.clone() });
             }
             if !seen.insert(agent.host.clone()) {
-                return Err(format!("agents.host: {:?} is listed twice", agent.host));
+                return Err(ConfigError::HostTwice { host: agent.host.clone() });
             }
             super::upstream::base_uri(&agent.url)
-                .map_err(|e| format!("agents.url of {}: {e}", agent.host))?;
+                .map_err(|source| ConfigError::AgentUrl { host: agent.host.clone(), source })?;
         }
         let discovery = match file.discovery {
             None => None,
             Some(d) => {
                 if !["http", "https"].contains(&d.scheme.as_str()) {
-                    return Err(format!("discovery.scheme: {:?}: expected http or https", d.scheme));
+                    return Err(ConfigError::Scheme { scheme: d.scheme });
                 }
                 Some(DnsDiscovery {
                     name: d.dns,
@@ -251,8 +253,13 @@ impl GatewayConfig {
                 })
             }
         };
-        let address =
-            |key: &str, raw: &str| raw.parse::<SocketAddr>().map_err(|e| format!("{key}: {raw:?}: {e}"));
+        let address = |key: &'static str, raw: &str| {
+            raw.parse::<SocketAddr>().map_err(|source| ConfigError::Address {
+                key,
+                raw: raw.to_owned(),
+                source,
+            })
+        };
         Ok(GatewayConfig {
             listen: address("listen", file.listen.as_deref().unwrap_or("127.0.0.1:8443"))?,
             metrics_listen: file
@@ -294,7 +301,7 @@ impl GatewayConfig {
 pub fn overrides(
     flags: &[String],
     env: impl Iterator<Item = (String, String)>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, OverrideError> {
     let mut all: Vec<(String, String)> = env
         .filter_map(|(name, value)| {
             let key = name.strip_prefix("SPP_CTL_GW__")?;
@@ -303,61 +310,60 @@ pub fn overrides(
         .collect();
     all.sort();
     for flag in flags {
-        let (key, value) = flag
-            .split_once('=')
-            .ok_or_else(|| format!("--set {flag:?}: expected KEY=VALUE, e.g. timeouts.request=5s"))?;
+        let (key, value) =
+            flag.split_once('=').ok_or_else(|| OverrideError::NoValue { flag: flag.clone() })?;
         all.push((key.to_owned(), value.to_owned()));
     }
     Ok(all)
 }
 
-/// A TOML error as `line L, column C: message`.
-pub(crate) fn located(text: &str, error: &toml::de::Error) -> String {
-    let Some(span) = error.span() else { return error.message().to_owned() };
-    let before = &text[..span.start.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("line {line}, column {column}: {}", error.message())
-}
-
-/// Names the first override after which the configuration no longer deserializes.
-fn culprit(text: &str, overrides: &[(String, String)], message: &str) -> String {
-    let Ok(mut table) = toml::from_str::<toml::Table>(text) else { return message.to_owned() };
+/// Names the first override after which the configuration no longer deserializes;
+/// `error` is why the configuration with all of them does not.
+fn culprit(text: &str, overrides: &[(String, String)], error: toml::de::Error) -> ConfigError {
+    let Ok(mut table) = toml::from_str::<toml::Table>(text) else { return TomlError::unplaced(error).into() };
     for (key, value) in overrides {
         if set(&mut table, key, value).is_ok() && FileConfig::deserialize(table.clone()).is_err() {
-            let variable = format!("SPP_CTL_GW__{}", key.to_ascii_uppercase().replace('.', "__"));
-            return format!("--set {key}={value} (or {variable}): {message}");
+            return ConfigError::Overridden {
+                key: key.clone(),
+                value: value.clone(),
+                source: Box::new(error),
+            };
         }
     }
-    message.to_owned()
+    TomlError::unplaced(error).into()
 }
 
-fn set(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), String> {
+fn set(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), OverrideError> {
     let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
     let mut parts: Vec<&str> = key.split('.').collect();
-    let last = parts.pop().filter(|k| !k.is_empty()).ok_or_else(|| format!("--set {key:?}: empty key"))?;
+    let last = parts
+        .pop()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| OverrideError::EmptyKey { key: key.to_owned() })?;
     let mut node = table;
     for part in parts {
         let entry = node.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        node = entry.as_table_mut().ok_or_else(|| format!("--set {key}: {part} is not a section"))?;
+        node = entry
+            .as_table_mut()
+            .ok_or_else(|| OverrideError::NotASection { key: key.to_owned(), part: part.to_owned() })?;
     }
     node.insert(last.to_owned(), value);
     Ok(())
 }
 
-fn duration(key: &str, raw: &str) -> Result<Duration, String> {
+fn duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
     match humantime::parse_duration(raw) {
         Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("{key}: must be longer than zero")),
-        Err(e) => Err(format!("{key}: {raw:?}: {e}")),
+        Ok(_) => Err(ConfigError::ZeroDuration { key }),
+        Err(source) => Err(ConfigError::Duration { key, raw: raw.to_owned(), source }),
     }
 }
 
 /// The drain period may be zero (tests, or no load balancer in front).
-fn zero_ok(raw: &str, error: String) -> Result<Duration, String> {
+fn zero_ok(raw: &str, error: ConfigError) -> Result<Duration, ConfigError> {
     if humantime::parse_duration(raw).is_ok_and(|d| d.is_zero()) { Ok(Duration::ZERO) } else { Err(error) }
 }
 
@@ -410,12 +416,18 @@ mod tests {
             ("[timeouts", "line 2, column 10: "),
             ("[tls]\ncert = \"c\"\nkey = \"k\"\nversions = [\"1.4\"]", "unknown variant `1.4`"),
         ] {
-            let message =
-                GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n")).unwrap_err();
+            let message = GatewayConfig::parse(&format!("{base}{extra}\n[auth]\nmode = \"none\"\n"))
+                .unwrap_err()
+                .to_string();
             assert!(message.contains(error), "{message}");
         }
-        assert!(GatewayConfig::parse("").unwrap_err().starts_with("tls: missing"));
-        assert!(GatewayConfig::parse("insecure_plaintext = true").unwrap_err().starts_with("auth: missing"));
+        assert!(GatewayConfig::parse("").unwrap_err().to_string().starts_with("tls: missing"));
+        assert!(
+            GatewayConfig::parse("insecure_plaintext = true")
+                .unwrap_err()
+                .to_string()
+                .starts_with("auth: missing")
+        );
     }
 
     #[test]
@@ -423,7 +435,7 @@ mod tests {
         let base = "insecure_plaintext = true\n[auth]\nmode = \"none\"\n";
         let set = |flag: &str| {
             let all = overrides(&[flag.to_owned()], std::iter::empty()).unwrap();
-            GatewayConfig::parse_with(base, &all).unwrap_err()
+            GatewayConfig::parse_with(base, &all).unwrap_err().to_string()
         };
         assert!(
             set("limits.body=big").starts_with(

@@ -4,6 +4,7 @@
 
 pub(crate) mod apply;
 pub mod config;
+mod config_error;
 pub mod discovery;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -39,7 +39,7 @@ async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Res
     let path = &source.path;
     let outcome = match GatewayConfig::load_with(path, &source.overrides) {
         Ok(config) => apply_all(gateway, &config).await.map(|()| config),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     };
     let label = if outcome.is_ok() { "ok" } else { "error" };
     gateway.metrics.config_reloads.with_label_values(&[label]).inc();

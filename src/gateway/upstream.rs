@@ -51,7 +51,7 @@ pub(crate) fn base_uri(url: &str) -> Result<Uri, AgentUrlError> {
 
 /// Why an agent URL is refused.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum AgentUrlError {
+pub enum AgentUrlError {
     #[error("{url:?}: {source}")]
     Invalid { url: String, source: axum::http::uri::InvalidUri },
     #[error("{url:?}: expected http://HOST:PORT or https://HOST:PORT")]
