@@ -15,7 +15,7 @@ pub async fn gateway(config: &GatewayConfig) -> Result<String, String> {
     }
     crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(|e| e.to_string())?;
     if !config.auth.is_none() {
-        Verifier::new(&config.auth).await?;
+        Verifier::new(&config.auth).await.map_err(|e| e.to_string())?;
     }
     let metrics = config.metrics_listen.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string());
     let mut lines = vec![

@@ -40,7 +40,7 @@ impl Security {
         };
         let auth = config.auth.clone().filter(|a| !a.is_none());
         let verifier = match &auth {
-            Some(auth) => Some(Verifier::new(auth).await?),
+            Some(auth) => Some(Verifier::new(auth).await.map_err(|e| e.to_string())?),
             None => None,
         };
         let auth_file = config.auth_file.clone().filter(|_| auth.is_some());
@@ -73,7 +73,11 @@ impl Security {
             None => self.auth.read().clone().ok_or_else(|| "no [auth] section".to_owned()),
         };
         let outcome = match auth {
-            Ok(auth) => verifier.reload(&auth).await.map(|()| *self.auth.write() = Some(auth)),
+            Ok(auth) => verifier
+                .reload(&auth)
+                .await
+                .map(|()| *self.auth.write() = Some(auth))
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match outcome {

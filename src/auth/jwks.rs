@@ -3,6 +3,7 @@
 //! unknown key id — at most once per `min_refetch` however many such tokens arrive.
 //! When the provider is unreachable the cached keys stay in force.
 
+use crate::auth::AuthConfigError;
 use crate::auth::keys::{Key, from_jwks};
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -49,10 +50,11 @@ impl RemoteJwks {
         tls: Arc<rustls::ClientConfig>,
         refresh: Duration,
         min_refetch: Duration,
-    ) -> Result<Self, String> {
-        let url: axum::http::Uri = url.parse().map_err(|e| format!("jwks_url {url:?}: {e}"))?;
+    ) -> Result<Self, AuthConfigError> {
+        let url: axum::http::Uri =
+            url.parse().map_err(|source| AuthConfigError::JwksUrl { url: url.to_owned(), source })?;
         if url.scheme_str() != Some("https") {
-            return Err(format!("jwks_url {url}: must be https"));
+            return Err(AuthConfigError::JwksNotHttps { url });
         }
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config((*tls).clone())

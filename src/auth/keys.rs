@@ -2,6 +2,7 @@
 //! Key Sets (a local file, or a provider's `jwks_uri` — see `jwks.rs`). Each key carries
 //! the one algorithm it may verify, so a token cannot choose another (alg confusion).
 
+use super::KeyError;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
@@ -38,21 +39,21 @@ impl std::fmt::Debug for Key {
     }
 }
 
-pub(crate) fn algorithm(name: &str) -> Result<Algorithm, String> {
+pub(crate) fn algorithm(name: &str) -> Result<Algorithm, KeyError> {
     // Named in a token's header too: echoed, not quoted whole.
-    Algorithm::from_str(name).map_err(|_| format!("unknown algorithm \"{}\"", crate::echo::echo(name)))
+    Algorithm::from_str(name).map_err(|_| KeyError::UnknownAlgorithm { echoed: crate::echo::echo(name) })
 }
 
 /// Loads a file-based source (secret, public key or JWKS file).
-pub(crate) fn load(source: &KeySource) -> Result<Vec<Key>, String> {
-    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+pub(crate) fn load(source: &KeySource) -> Result<Vec<Key>, KeyError> {
+    let read =
+        |path: &PathBuf| std::fs::read(path).map_err(|source| KeyError::Read { path: path.clone(), source });
     if let Some(path) = &source.jwks_file {
         let set: JwkSet = serde_json::from_slice(&read(path)?)
-            .map_err(|e| format!("{}: not a JSON Web Key Set ({e})", path.display()))?;
+            .map_err(|source| KeyError::Jwks { path: path.clone(), source })?;
         return Ok(from_jwks(&set));
     }
-    let alg =
-        algorithm(source.alg.as_deref().ok_or("alg is required with secret_file and public_key_file")?)?;
+    let alg = algorithm(source.alg.as_deref().ok_or(KeyError::NoAlgorithm)?)?;
     let key = match (&source.secret_file, &source.public_key_file) {
         (Some(path), None) => {
             let mut secret = read(path)?;
@@ -60,17 +61,17 @@ pub(crate) fn load(source: &KeySource) -> Result<Vec<Key>, String> {
                 secret.pop();
             }
             if !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-                return Err(format!("{}: a secret needs an HS* algorithm, not {alg:?}", path.display()));
+                return Err(KeyError::SecretAlgorithm { path: path.clone(), alg });
             }
-            DecodingKey::from_secret(&secret).map_err(|e| format!("{}: {e}", path.display()))?
+            DecodingKey::from_secret(&secret)
+                .map_err(|source| KeyError::Secret { path: path.clone(), source })?
         }
-        (None, Some(path)) => public_key(alg, &read(path)?)
-            .map_err(|e| format!("{}: {}", path.display(), explain(alg, &e, "public")))?,
-        _ => {
-            return Err(
-                "a key needs exactly one of secret_file, public_key_file, jwks_file, jwks_url".to_owned()
-            );
-        }
+        (None, Some(path)) => public_key(alg, &read(path)?).map_err(|source| KeyError::PublicKey {
+            path: path.clone(),
+            alg,
+            source,
+        })?,
+        _ => return Err(KeyError::NoSource),
     };
     Ok(vec![Key { kid: source.kid.clone(), alg, key }])
 }

@@ -3,12 +3,14 @@
 //! `AuthError`; key files are reloadable and a broken reload keeps the old keys.
 
 pub(crate) mod claims;
+mod config_error;
 pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod jwks;
 pub(crate) mod keys;
 
 pub(crate) use claims::Principal;
+pub use config_error::{AuthConfigError, KeyError};
 pub(crate) use error::AuthError;
 
 use base64::Engine;
@@ -103,12 +105,12 @@ const VERIFIED_CAPACITY: usize = 4096;
 impl Verifier {
     /// Loads every key source; remote sets are fetched once now (a failure leaves them
     /// empty until the provider answers) and then refreshed in the background.
-    pub(crate) async fn new(config: &AuthConfig) -> Result<Self, String> {
+    pub(crate) async fn new(config: &AuthConfig) -> Result<Self, AuthConfigError> {
         Ok(Verifier { ring: RwLock::new(Arc::new(build(config).await?)), verified: Default::default() })
     }
 
     /// Replaces the keys; on error the running ones stay.
-    pub(crate) async fn reload(&self, config: &AuthConfig) -> Result<(), String> {
+    pub(crate) async fn reload(&self, config: &AuthConfig) -> Result<(), AuthConfigError> {
         let ring = Arc::new(build(config).await?);
         let old = std::mem::replace(&mut *self.ring.write(), ring);
         old.stop.cancel();
@@ -246,20 +248,19 @@ impl KeyRing {
     }
 }
 
-async fn build(config: &AuthConfig) -> Result<KeyRing, String> {
-    let leeway =
-        humantime::parse_duration(&config.leeway).map_err(|e| format!("auth.leeway: {e}"))?.as_secs();
+async fn build(config: &AuthConfig) -> Result<KeyRing, AuthConfigError> {
+    let leeway = humantime::parse_duration(&config.leeway).map_err(AuthConfigError::Leeway)?.as_secs();
     let stop = CancellationToken::new();
     let mut keys = Vec::new();
     let mut remotes = Vec::new();
     for source in &config.keys {
         match &source.jwks_url {
             Some(url) => remotes.push(remote(config, source, url, &stop).await?),
-            None => keys.extend(keys::load(source).map_err(|e| format!("auth.keys: {e}"))?),
+            None => keys.extend(keys::load(source).map_err(AuthConfigError::Key)?),
         }
     }
     if keys.is_empty() && remotes.is_empty() {
-        return Err("auth.keys: no key configured (or set auth.mode = \"none\")".to_owned());
+        return Err(AuthConfigError::NoKeys);
     }
     Ok(KeyRing {
         keys,
@@ -276,14 +277,15 @@ async fn remote(
     source: &KeySource,
     url: &str,
     stop: &CancellationToken,
-) -> Result<Arc<RemoteJwks>, String> {
-    let interval = |raw: &Option<String>, default: u64| -> Result<Duration, String> {
+) -> Result<Arc<RemoteJwks>, AuthConfigError> {
+    let interval = |raw: &Option<String>, default: u64| -> Result<Duration, AuthConfigError> {
         raw.as_deref().map_or(Ok(Duration::from_secs(default)), |r| {
-            humantime::parse_duration(r).map_err(|e| format!("auth.keys: {r:?}: {e}"))
+            humantime::parse_duration(r)
+                .map_err(|source| AuthConfigError::Interval { raw: r.to_owned(), source })
         })
     };
     let files = crate::tls::ClientTlsFiles { ca: config.jwks_ca.clone(), ..Default::default() };
-    let tls = crate::tls::client_config_for(&files, "auth.jwks_ca").map_err(|e| e.to_string())?;
+    let tls = crate::tls::client_config_for(&files, "auth.jwks_ca")?;
     let jwks = Arc::new(RemoteJwks::new(
         url,
         tls,
@@ -333,7 +335,7 @@ fn peek_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
     if alg.eq_ignore_ascii_case("none") {
         return Err(AuthError::Algorithm("none is never accepted".to_owned()));
     }
-    let alg = keys::algorithm(alg).map_err(AuthError::Algorithm)?;
+    let alg = keys::algorithm(alg).map_err(|e| AuthError::Algorithm(e.to_string()))?;
     let kid = header.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
     Ok((alg, kid))
 }

@@ -65,7 +65,7 @@ async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), Stri
         tls.reload(Some(files.clone())).map_err(|e| e.to_string())?;
     }
     if let Some(verifier) = &gateway.verifier {
-        verifier.reload(&config.auth).await?;
+        verifier.reload(&config.auth).await.map_err(|e| e.to_string())?;
     }
     apply(gateway, config)?;
     gateway.clients.set_tls(&upstream_tls);

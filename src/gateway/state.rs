@@ -42,7 +42,7 @@ impl Gateway {
         let verifier = if config.auth.is_none() {
             None
         } else {
-            Some(Verifier::new(&config.auth).await.map_err(invalid)?)
+            Some(Verifier::new(&config.auth).await.map_err(|e| invalid(e.to_string()))?)
         };
         let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")
             .map_err(|e| invalid(e.to_string()))?;
