@@ -1,6 +1,9 @@
 //! Typed, validated settings of the agent (built from the command line in `cli.rs`).
 
 use crate::defaults;
+use crate::gateway::config::TomlError;
+use std::net::AddrParseError;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -73,15 +76,36 @@ impl Default for AgentConfig {
     }
 }
 
+/// A flag of the agent that does not validate, named as given.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentConfigError {
+    #[error("--frame-size must be at least 64")]
+    FrameSize,
+    #[error("--{flag} must be at least 1")]
+    NotPositive { flag: &'static str },
+    #[error("--{flag} must be longer than zero")]
+    ZeroDuration { flag: &'static str },
+    #[error("--{flag} {raw:?}: {source}")]
+    Duration { flag: &'static str, raw: String, source: humantime::DurationError },
+    #[error("--metrics-addr {raw:?}: {source}")]
+    MetricsAddr { raw: String, source: AddrParseError },
+    #[error("--tls-cert and --tls-key go together (and --tls-client-ca needs both)")]
+    TlsPair,
+    #[error("--auth-config {}: {source}", path.display())]
+    AuthRead { path: PathBuf, source: std::io::Error },
+    #[error("--auth-config {}: {source}", path.display())]
+    AuthToml { path: PathBuf, source: TomlError },
+}
+
 impl AgentConfig {
     /// Validates the raw flags, naming the flag at fault.
-    pub fn from_args(args: &crate::cli::AgentArgs) -> Result<Self, String> {
+    pub fn from_args(args: &crate::cli::AgentArgs) -> Result<Self, AgentConfigError> {
         let defaults = AgentConfig::default();
-        let positive = |name: &str, value: usize| {
-            if value == 0 { Err(format!("--{name} must be at least 1")) } else { Ok(value) }
+        let positive = |flag: &'static str, value: usize| {
+            if value == 0 { Err(AgentConfigError::NotPositive { flag }) } else { Ok(value) }
         };
         if args.frame_size < 64 {
-            return Err("--frame-size must be at least 64".to_owned());
+            return Err(AgentConfigError::FrameSize);
         }
         Ok(AgentConfig {
             command_timeout: duration("command-timeout", &args.command_timeout)?,
@@ -99,15 +123,19 @@ impl AgentConfig {
                 .clone()
                 .unwrap_or_else(|| system_host_name().unwrap_or(defaults.host_name)),
             grace_period: duration("grace-period", &args.grace_period)?,
-            drain_period: humantime::parse_duration(&args.drain_period)
-                .map_err(|e| format!("--drain-period {:?}: {e}", args.drain_period))?,
+            drain_period: humantime::parse_duration(&args.drain_period).map_err(|source| {
+                AgentConfigError::Duration { flag: "drain-period", raw: args.drain_period.clone(), source }
+            })?,
             scrape_timeout: duration("scrape-timeout", &args.scrape_timeout)?,
             tls: tls_files(args)?,
             auth: args.auth_config.as_deref().map(auth_section).transpose()?,
             metrics_addr: args
                 .metrics_addr
                 .as_deref()
-                .map(|raw| raw.parse().map_err(|e| format!("--metrics-addr {raw:?}: {e}")))
+                .map(|raw| {
+                    raw.parse()
+                        .map_err(|source| AgentConfigError::MetricsAddr { raw: raw.to_owned(), source })
+                })
                 .transpose()?,
             auth_file: args.auth_config.clone(),
             events: crate::agent::events::HubSettings {
@@ -118,35 +146,37 @@ impl AgentConfig {
     }
 }
 
-fn tls_files(args: &crate::cli::AgentArgs) -> Result<Option<crate::tls::ServerTlsFiles>, String> {
+fn tls_files(args: &crate::cli::AgentArgs) -> Result<Option<crate::tls::ServerTlsFiles>, AgentConfigError> {
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             Ok(Some(crate::tls::ServerTlsFiles::new(cert.clone(), key.clone(), args.tls_client_ca.clone())))
         }
         (None, None) if args.tls_client_ca.is_none() => Ok(None),
-        _ => Err("--tls-cert and --tls-key go together (and --tls-client-ca needs both)".to_owned()),
+        _ => Err(AgentConfigError::TlsPair),
     }
 }
 
 /// The `[auth]` section of a TOML file (the same section as the gateway's).
-pub fn auth_section(path: &std::path::Path) -> Result<crate::auth::AuthConfig, String> {
+pub fn auth_section(path: &Path) -> Result<crate::auth::AuthConfig, AgentConfigError> {
     #[derive(serde::Deserialize)]
     struct File {
         auth: crate::auth::AuthConfig,
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--auth-config {}: {e}", path.display()))?;
-    let file: File = toml::from_str(&text).map_err(|e| {
-        format!("--auth-config {}: {}", path.display(), crate::gateway::config::TomlError::in_text(&text, e))
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| AgentConfigError::AuthRead { path: path.to_owned(), source })?;
+    let file: File = toml::from_str(&text).map_err(|e| AgentConfigError::AuthToml {
+        path: path.to_owned(),
+        source: TomlError::in_text(&text, e),
     })?;
     Ok(file.auth)
 }
 
 /// A non-zero duration such as `5s` or `250ms`.
-fn duration(name: &str, raw: &str) -> Result<Duration, String> {
+fn duration(flag: &'static str, raw: &str) -> Result<Duration, AgentConfigError> {
     match humantime::parse_duration(raw) {
         Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("--{name} must be longer than zero")),
-        Err(e) => Err(format!("--{name} {raw:?}: {e}")),
+        Ok(_) => Err(AgentConfigError::ZeroDuration { flag }),
+        Err(source) => Err(AgentConfigError::Duration { flag, raw: raw.to_owned(), source }),
     }
 }
 
@@ -167,19 +197,18 @@ mod tests {
         agent: crate::cli::AgentArgs,
     }
 
-    fn config(args: &[&str]) -> Result<AgentConfig, String> {
-        let flags = Flags::try_parse_from(std::iter::once("agent").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
+    fn config(args: &[&str]) -> Result<AgentConfig, AgentConfigError> {
+        let flags = Flags::try_parse_from(std::iter::once("agent").chain(args.iter().copied())).unwrap();
         AgentConfig::from_args(&flags.agent)
     }
 
     #[test]
     fn the_event_buffer_is_a_positive_count() {
-        assert_eq!(config(&[]).map(|c| c.events.buffer), Ok(1024));
-        assert_eq!(config(&["--event-buffer", "16"]).map(|c| c.events.buffer), Ok(16));
+        assert_eq!(config(&[]).unwrap().events.buffer, 1024);
+        assert_eq!(config(&["--event-buffer", "16"]).unwrap().events.buffer, 16);
         assert_eq!(
-            config(&["--event-buffer", "0"]).err().as_deref(),
-            Some("--event-buffer must be at least 1")
+            config(&["--event-buffer", "0"]).unwrap_err().to_string(),
+            "--event-buffer must be at least 1"
         );
     }
 }

@@ -69,7 +69,7 @@ impl Security {
         }
         let Some(verifier) = &self.verifier else { return };
         let auth = match &self.auth_file {
-            Some(path) => crate::agent::config::auth_section(path),
+            Some(path) => crate::agent::config::auth_section(path).map_err(|e| e.to_string()),
             None => self.auth.read().clone().ok_or_else(|| "no [auth] section".to_owned()),
         };
         let outcome = match auth {
