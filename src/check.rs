@@ -42,7 +42,7 @@ pub async fn gateway(config: &GatewayConfig) -> Result<String, String> {
 
 /// What an agent with `config` would run on `ports` (primary, secondary, API).
 pub async fn agent(config: &AgentConfig, ports: [SocketAddr; 3]) -> Result<String, String> {
-    Security::load(config).await?;
+    Security::load(config).await.map_err(|e| e.to_string())?;
     let [primary, secondary, api] = ports;
     Ok([
         format!("primary port {primary}, secondary port {secondary}"),

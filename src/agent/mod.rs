@@ -81,7 +81,7 @@ pub async fn start(
     let security = Arc::new(
         security::Security::load(&config)
             .await
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
     );
     let registry = Registry::with_events(events::EventHub::new(config.events.clone()));
     let metrics = Arc::new(AgentMetrics::new().map_err(std::io::Error::other)?);

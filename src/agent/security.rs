@@ -5,12 +5,13 @@
 //! files; broken files keep the old ones.
 
 use crate::agent::AgentConfig;
+use crate::agent::config::AgentConfigError;
 use crate::agent::events::command::Subject;
 use crate::audit::{Note, is_mutating};
 use crate::auth::guard::{admit, credentials};
-use crate::auth::{AuthConfig, Principal, Verifier};
+use crate::auth::{AuthConfig, AuthConfigError, Principal, Verifier};
 use crate::file_watch::{self, Trigger};
-use crate::tls::ReloadableServerConfig;
+use crate::tls::{ReloadableServerConfig, TlsConfigError};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -30,17 +31,29 @@ pub(crate) struct Security {
     host_name: String,
 }
 
+/// Why the agent's TLS or JWT files cannot be put in force.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    /// The `--auth-config` file, reread.
+    #[error(transparent)]
+    AuthFile(#[from] AgentConfigError),
+    #[error("no [auth] section")]
+    NoAuthSection,
+}
+
 impl Security {
-    pub(crate) async fn load(config: &AgentConfig) -> Result<Self, String> {
+    pub(crate) async fn load(config: &AgentConfig) -> Result<Self, SecurityError> {
         let tls = match &config.tls {
-            Some(files) => {
-                Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(|e| e.to_string())?))
-            }
+            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone())?)),
             None => None,
         };
         let auth = config.auth.clone().filter(|a| !a.is_none());
         let verifier = match &auth {
-            Some(auth) => Some(Verifier::new(auth).await.map_err(|e| e.to_string())?),
+            Some(auth) => Some(Verifier::new(auth).await?),
             None => None,
         };
         let auth_file = config.auth_file.clone().filter(|_| auth.is_some());
@@ -69,15 +82,15 @@ impl Security {
         }
         let Some(verifier) = &self.verifier else { return };
         let auth = match &self.auth_file {
-            Some(path) => crate::agent::config::auth_section(path).map_err(|e| e.to_string()),
-            None => self.auth.read().clone().ok_or_else(|| "no [auth] section".to_owned()),
+            Some(path) => crate::agent::config::auth_section(path).map_err(SecurityError::from),
+            None => self.auth.read().clone().ok_or(SecurityError::NoAuthSection),
         };
         let outcome = match auth {
             Ok(auth) => verifier
                 .reload(&auth)
                 .await
                 .map(|()| *self.auth.write() = Some(auth))
-                .map_err(|e| e.to_string()),
+                .map_err(SecurityError::from),
             Err(e) => Err(e),
         };
         match outcome {
