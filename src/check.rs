@@ -2,20 +2,32 @@
 //! configuration, certificates and that each key belongs to its certificate, JWT keys)
 //! and what would run is described; no port is bound. `main` prints it and exits.
 
-use crate::agent::{AgentConfig, security::Security};
-use crate::auth::{AuthConfig, Verifier};
+use crate::agent::AgentConfig;
+use crate::agent::security::{Security, SecurityError};
+use crate::auth::{AuthConfig, AuthConfigError, Verifier};
 use crate::gateway::GatewayConfig;
-use crate::tls::ServerTlsFiles;
+use crate::tls::{ServerTlsFiles, TlsConfigError};
 use std::net::SocketAddr;
 
+/// Why a configuration would not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+}
+
 /// What a gateway with `config` would run, or why it would not start.
-pub async fn gateway(config: &GatewayConfig) -> Result<String, String> {
+pub async fn gateway(config: &GatewayConfig) -> Result<String, CheckError> {
     if let Some(files) = &config.tls {
-        crate::tls::server_config(files).map_err(|e| e.to_string())?;
+        crate::tls::server_config(files)?;
     }
-    crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(|e| e.to_string())?;
+    crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
     if !config.auth.is_none() {
-        Verifier::new(&config.auth).await.map_err(|e| e.to_string())?;
+        Verifier::new(&config.auth).await?;
     }
     let metrics = config.metrics_listen.map_or_else(|| "on the main listener".to_owned(), |a| a.to_string());
     let mut lines = vec![
@@ -41,8 +53,8 @@ pub async fn gateway(config: &GatewayConfig) -> Result<String, String> {
 }
 
 /// What an agent with `config` would run on `ports` (primary, secondary, API).
-pub async fn agent(config: &AgentConfig, ports: [SocketAddr; 3]) -> Result<String, String> {
-    Security::load(config).await.map_err(|e| e.to_string())?;
+pub async fn agent(config: &AgentConfig, ports: [SocketAddr; 3]) -> Result<String, CheckError> {
+    Security::load(config).await?;
     let [primary, secondary, api] = ports;
     Ok([
         format!("primary port {primary}, secondary port {secondary}"),
