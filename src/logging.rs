@@ -11,8 +11,20 @@ pub enum LogFormat {
     Json,
 }
 
+/// A log level or filter that cannot be used; `setting` is `--log-level` or `RUST_LOG`.
+#[derive(Debug, thiserror::Error)]
+pub enum LogFilterError {
+    #[error(
+        "{setting} {level:?}: not a level; use off, error, warn, info, debug or trace \
+         (or a filter such as spp_ctl=debug)"
+    )]
+    NotALevel { setting: &'static str, level: String },
+    #[error("{setting} {level:?}: {source}")]
+    Invalid { setting: &'static str, level: String, source: tracing_subscriber::filter::ParseError },
+}
+
 /// Installs the global subscriber. `RUST_LOG` wins over `level` when set.
-pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
+pub fn init(format: LogFormat, level: &str) -> Result<(), LogFilterError> {
     // A RUST_LOG the filter cannot read would otherwise be dropped in silence.
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.is_empty() => filter("RUST_LOG", &env)?,
@@ -30,15 +42,16 @@ pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
 
 /// A level (`info`) or a filter with targets (`spp_ctl=debug,hyper=warn`). A bare word
 /// that is no level is refused: the filter would read it as a target and log nothing.
-fn filter(source: &str, level: &str) -> Result<EnvFilter, String> {
+fn filter(setting: &'static str, level: &str) -> Result<EnvFilter, LogFilterError> {
     let bare = !level.contains(['=', ',', '[']);
     if bare && level.parse::<LevelFilter>().is_err() {
-        return Err(format!(
-            "{source} {level:?}: not a level; use off, error, warn, info, debug or trace \
-             (or a filter such as spp_ctl=debug)"
-        ));
+        return Err(LogFilterError::NotALevel { setting, level: level.to_owned() });
     }
-    EnvFilter::try_new(level).map_err(|e| format!("{source} {level:?}: {e}"))
+    EnvFilter::try_new(level).map_err(|source| LogFilterError::Invalid {
+        setting,
+        level: level.to_owned(),
+        source,
+    })
 }
 
 /// One error line on stderr before (or instead of) the subscriber, in `format`.
@@ -65,7 +78,7 @@ mod tests {
             assert!(super::filter("--log-level", good).is_ok(), "{good}");
         }
         for bad in ["verbose", "debgu", "spp_ctl=loud"] {
-            let error = super::filter("--log-level", bad).unwrap_err();
+            let error = super::filter("--log-level", bad).unwrap_err().to_string();
             assert!(error.starts_with(&format!("--log-level {bad:?}: ")), "{error}");
         }
     }
