@@ -62,8 +62,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let gateway = Arc::new(Gateway::new(config, shutdown.clone()).await?);
-    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
-    reload::apply(&gateway, &gateway.config).map_err(invalid)?;
+    reload::apply(&gateway, &gateway.config).map_err(state::invalid)?;
     reload::publish_cert_expiry(&gateway);
     if gateway.verifier.is_none() {
         warn_open();

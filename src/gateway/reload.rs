@@ -4,11 +4,13 @@
 //! not validate is refused as a whole and the running configuration stays. Other keys
 //! (addresses, timeouts, limits) take a restart.
 
+use crate::auth::AuthConfigError;
 use crate::file_watch::{self, Trigger};
 use crate::gateway::Gateway;
-use crate::gateway::config::GatewayConfig;
+use crate::gateway::config::{GatewayConfig, LoadError};
 use crate::gateway::hosts::Source as HostSource;
-use crate::gateway::upstream;
+use crate::gateway::upstream::{self, AgentUrlError};
+use crate::tls::TlsConfigError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,18 +30,36 @@ impl Source {
     }
 }
 
+/// Why a configuration was refused; the running one stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    AgentUrl(#[from] AgentUrlError),
+}
+
 /// Applies the configuration again (agents, TLS files, JWT keys), as on SIGHUP; returns
-/// why it was refused. Everything is checked before anything is applied.
+/// why it was refused, as the line the log shows. Everything is checked before anything
+/// is applied.
 pub async fn reload(gateway: &Gateway, source: &Source) -> Result<(), String> {
-    reload_on(gateway, source, &Trigger::Hangup).await.map(|_| ())
+    reload_on(gateway, source, &Trigger::Hangup).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// `reload`, logging `trigger` with the outcome; returns the configuration applied.
-async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Result<GatewayConfig, String> {
+async fn reload_on(
+    gateway: &Gateway,
+    source: &Source,
+    trigger: &Trigger,
+) -> Result<GatewayConfig, ReloadError> {
     let path = &source.path;
     let outcome = match GatewayConfig::load_with(path, &source.overrides) {
         Ok(config) => apply_all(gateway, &config).await.map(|()| config),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     };
     let label = if outcome.is_ok() { "ok" } else { "error" };
     gateway.metrics.config_reloads.with_label_values(&[label]).inc();
@@ -57,15 +77,14 @@ async fn reload_on(gateway: &Gateway, source: &Source, trigger: &Trigger) -> Res
     outcome
 }
 
-async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
-    let upstream_tls =
-        crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(|e| e.to_string())?;
+async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), ReloadError> {
+    let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
-        crate::tls::server_config(files).map_err(|e| e.to_string())?;
-        tls.reload(Some(files.clone())).map_err(|e| e.to_string())?;
+        crate::tls::server_config(files)?;
+        tls.reload(Some(files.clone()))?;
     }
     if let Some(verifier) = &gateway.verifier {
-        verifier.reload(&config.auth).await.map_err(|e| e.to_string())?;
+        verifier.reload(&config.auth).await?;
     }
     apply(gateway, config)?;
     gateway.clients.set_tls(&upstream_tls);
@@ -80,14 +99,10 @@ pub(crate) fn publish_cert_expiry(gateway: &Gateway) {
 }
 
 /// Installs the static agent list of `config`.
-pub(crate) fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), String> {
+pub(crate) fn apply(gateway: &Gateway, config: &GatewayConfig) -> Result<(), AgentUrlError> {
     let mut entries = Vec::new();
     for agent in &config.agents {
-        entries.push((
-            agent.host.clone(),
-            agent.url.clone(),
-            upstream::base_uri(&agent.url).map_err(|e| e.to_string())?,
-        ));
+        entries.push((agent.host.clone(), agent.url.clone(), upstream::base_uri(&agent.url)?));
     }
     gateway.hosts.set_source(HostSource::Static, entries);
     Ok(())

@@ -32,20 +32,17 @@ impl Gateway {
     /// Loads the files `config` names (TLS, keys); no host is known yet
     /// (`reload::apply` adds them).
     pub(crate) async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
-        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         let tls = match &config.tls {
-            Some(files) => Some(Arc::new(
-                ReloadableServerConfig::load(files.clone()).map_err(|e| invalid(e.to_string()))?,
-            )),
+            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
             None => None,
         };
         let verifier = if config.auth.is_none() {
             None
         } else {
-            Some(Verifier::new(&config.auth).await.map_err(|e| invalid(e.to_string()))?)
+            Some(Verifier::new(&config.auth).await.map_err(invalid)?)
         };
-        let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")
-            .map_err(|e| invalid(e.to_string()))?;
+        let upstream_tls =
+            crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
         Ok(Gateway {
             clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
             hosts: Hosts::default(),
@@ -61,4 +58,10 @@ impl Gateway {
             config,
         })
     }
+}
+
+/// A configuration error as an `InvalidInput` error with its text: an `io::Error` holding
+/// the error itself would report its causes again, which the text already names.
+pub(super) fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
 }
