@@ -194,10 +194,10 @@ impl GatewayConfig {
 
     /// The file with `overrides` applied over it.
     pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Self, LoadError> {
-        let path_buf = || path.to_owned();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path_buf(), source })?;
-        Self::parse_with(&text, overrides).map_err(|source| LoadError::Invalid { path: path_buf(), source })
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        Self::parse_with(&text, overrides)
+            .map_err(|source| LoadError::Invalid { path: path.to_owned(), source })
     }
 
     #[cfg(test)]
