@@ -430,6 +430,32 @@ mod tests {
         );
     }
 
+    /// The first error of type `E` in the chain of `error`.
+    fn cause<'a, E: std::error::Error + 'static>(
+        error: &'a (dyn std::error::Error + 'static),
+    ) -> Option<&'a E> {
+        std::iter::successors(Some(error), |e| e.source()).find_map(|e| e.downcast_ref::<E>())
+    }
+
+    #[test]
+    fn a_refused_file_keeps_the_io_or_toml_cause_below_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        let missing = GatewayConfig::load(&path).unwrap_err();
+        let io = cause::<std::io::Error>(&missing).map(std::io::Error::kind);
+        assert_eq!(io, Some(std::io::ErrorKind::NotFound));
+        std::fs::write(&path, "insecure_plaintext = true\n[limits\n").unwrap();
+        let broken = GatewayConfig::load(&path).unwrap_err();
+        assert_eq!(
+            cause::<toml::de::Error>(&broken).map(|e| e.message()),
+            Some("unclosed table, expected `]`")
+        );
+        assert_eq!(
+            broken.to_string(),
+            format!("{}: line 2, column 8: unclosed table, expected `]`", path.display())
+        );
+    }
+
     #[test]
     fn d15_overrides_name_the_key() {
         let base = "insecure_plaintext = true\n[auth]\nmode = \"none\"\n";

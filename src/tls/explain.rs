@@ -162,6 +162,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_certificate_given_as_the_key_is_refused_with_the_pem_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        ca(dir.path(), "real", true);
+        let cert = dir.path().join("server.pem");
+        let error =
+            server_config(&ServerTlsFiles::new(cert.clone(), cert.clone(), None)).map(|_| ()).unwrap_err();
+        let cause =
+            std::error::Error::source(&error).and_then(|e| e.downcast_ref::<rustls_pki_types::pem::Error>());
+        assert!(matches!(cause, Some(rustls_pki_types::pem::Error::NoItemsFound)), "{cause:?}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: no private key in PEM (no items found): give the key file, not the certificate",
+                cert.display()
+            )
+        );
+    }
+
     #[tokio::test]
     async fn d15_an_untrusted_server_certificate_names_the_ca_file_and_the_setting() {
         let dir = tempfile::tempdir().unwrap();
