@@ -81,7 +81,7 @@ impl EventHub {
         let mut state = self.inner.state.lock();
         state.last_id += 1;
         let id = state.last_id;
-        let bytes = Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n"));
+        let bytes = Bytes::from(crate::sse::frame(&id.to_string(), kind, &data));
         if state.ring.len() == self.inner.settings.buffer {
             state.ring.pop_front();
         }

@@ -81,7 +81,7 @@ impl EventBody {
 /// A stream's own event (`reset`, `dropped`): not in the buffer, so without an id.
 fn frame(kind: &str, fields: serde_json::Value) -> Vec<u8> {
     let data = super::hub::stamped(fields.as_object().cloned().unwrap_or_default());
-    format!("event: {kind}\ndata: {data}\n\n").into_bytes()
+    crate::sse::frame("", kind, &data).into_bytes()
 }
 
 impl HttpBody for EventBody {
