@@ -58,7 +58,7 @@ impl EventBody {
     fn new(subscription: Subscription) -> Self {
         let mut opening = b"retry: 1000\n\n".to_vec();
         if let Some(reason) = &subscription.reset {
-            opening.extend_from_slice(&frame("reset", json!({"reason": reason})));
+            opening.extend_from_slice(&frame("reset", json!({"reason": reason.to_string()})));
         }
         for event in &subscription.backlog {
             opening.extend_from_slice(event);
