@@ -48,7 +48,11 @@ pub(crate) struct Parser {
 }
 
 impl Parser {
+    /// The events `chunk` completes. No completed event is lost to the limit: an event
+    /// grown too long is refused by the push that makes it so when that push completed
+    /// none, else by the next.
     pub(crate) fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, Error> {
+        self.check()?;
         if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             chunk = chunk.strip_prefix(b"\n").unwrap_or(chunk);
@@ -57,7 +61,6 @@ impl Parser {
         while let Some(end) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
             self.line.extend_from_slice(&chunk[..end]);
             self.pending += end + 1;
-            self.check()?;
             let line = std::mem::take(&mut self.line);
             events.extend(self.line(&String::from_utf8_lossy(&line)));
             let rest = &chunk[end + 1..];
@@ -72,7 +75,9 @@ impl Parser {
         }
         self.line.extend_from_slice(chunk);
         self.pending += chunk.len();
-        self.check()?;
+        if events.is_empty() {
+            self.check()?;
+        }
         Ok(events)
     }
 
@@ -226,6 +231,10 @@ mod tests {
         for _ in 0..4 {
             assert_eq!(parser.push(event.as_bytes()).map(|events| events.len()), Ok(1));
         }
+        let mut endless = b"data: 1\n\n".to_vec();
+        endless.resize(MAX_EVENT + 100, b'x');
+        assert_eq!(parser.push(&endless).map(|events| events.len()), Ok(1), "the event before is kept");
+        assert_eq!(parser.push(b"\n\n"), Err(Error::EventTooLong));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::client::args::{EventsArgs, Output};
 use crate::client::config::Target;
-use crate::client::exit::Failure;
+use crate::client::exit::{Code, Failure};
 use crate::client::http::{Request, Transport};
 use crate::sse::{Event, Parser};
 use http_body_util::BodyExt;
@@ -90,13 +90,8 @@ pub(crate) async fn follow(target: &Target, transport: &Transport, args: &Events
         let mut body = response.into_body();
         while let Some(Ok(frame)) = body.frame().await {
             let Ok(chunk) = frame.into_data() else { continue };
-            let events = match parser.push(&chunk) {
-                Ok(events) => events,
-                Err(error) => {
-                    eprintln!("spp-ctl: {error} (reconnecting)");
-                    break;
-                }
-            };
+            // The same event would come again on every reconnect.
+            let events = parser.push(&chunk).map_err(|e| Failure::new(Code::Server, e.to_string()))?;
             for event in events {
                 if event.last_id.is_some() {
                     last_id = event.last_id.clone();
