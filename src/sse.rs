@@ -62,7 +62,7 @@ impl Parser {
             self.line.extend_from_slice(&chunk[..end]);
             self.pending += end + 1;
             let line = std::mem::take(&mut self.line);
-            events.extend(self.line(&String::from_utf8_lossy(&line)));
+            events.extend(self.on_line(&String::from_utf8_lossy(&line)));
             let rest = &chunk[end + 1..];
             chunk = match (chunk[end], rest.first()) {
                 (b'\r', Some(b'\n')) => &rest[1..],
@@ -94,7 +94,8 @@ impl Parser {
         Ok(())
     }
 
-    fn line(&mut self, line: &str) -> Option<Event> {
+    /// One line without its end; a blank one ends the event.
+    fn on_line(&mut self, line: &str) -> Option<Event> {
         if line.is_empty() {
             self.pending = 0;
             let (id, kind) = (self.id.take(), self.kind.take());
