@@ -25,5 +25,6 @@ mod pyjson;
 mod respond;
 pub mod shutdown;
 pub mod sim;
+mod sse;
 pub mod tls;
 pub mod token;

@@ -7,10 +7,10 @@
 //! late reply can never be read as the answer to the next command. The process
 //! reconnects by itself.
 
-use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
+use crate::agent::codec::{FrameError, Progress, ReplyDecoder};
 use crate::agent::command::Command;
 use crate::agent::events::kind::Detach;
-use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply};
+use crate::agent::process::{Job, ProcessError, ProcessHandle, Reply, Unusable};
 use crate::agent::registry::Registry;
 use crate::metrics::AgentMetrics;
 use crate::proc_type::ProcName;
@@ -34,20 +34,15 @@ pub(crate) struct ActorSettings {
     pub(crate) metrics: Arc<AgentMetrics>,
 }
 
-/// A connected, identified process: its stream, the decoder that read its handshake
-/// (if any) and bytes already read past it.
-pub(crate) struct Connection<S> {
-    pub(crate) name: ProcName,
-    pub(crate) peer: String,
-    pub(crate) stream: S,
-    pub(crate) decoder: ReplyDecoder,
-    pub(crate) pending: BytesMut,
-}
-
-/// Registers the process and starts its actor. Registration happens before the actor
-/// runs, so an immediate EOF deregisters this very entry. Returns the entry replaced.
+/// Registers the process `name` at `peer` and starts its actor, which owns `stream` from
+/// then on; `decoder` is the one that read the handshake (if any), `pending` the bytes
+/// already read past it. Registration happens before the actor runs, so an immediate EOF
+/// deregisters this very entry. Returns the entry replaced.
 pub(crate) fn attach<S>(
-    conn: Connection<S>,
+    (name, peer): (ProcName, &str),
+    stream: S,
+    decoder: ReplyDecoder,
+    pending: BytesMut,
     registry: &Registry,
     settings: &ActorSettings,
 ) -> Option<ProcessHandle>
@@ -58,19 +53,18 @@ where
     let close = CancellationToken::new();
     let generation = registry.next_generation();
     let timeouts = (settings.command_timeout, settings.exit_timeout);
-    let handle =
-        ProcessHandle::new((conn.name, conn.peer.as_str().into()), generation, tx, close.clone(), timeouts);
+    let handle = ProcessHandle::new((name, peer.into()), generation, tx, close.clone(), timeouts);
     let replaced = registry.register(handle);
-    let span = info_span!("spp", proc = %conn.name, peer = %conn.peer, generation);
-    let framed = conn.decoder.frame_size().is_some();
+    let span = info_span!("spp", proc = %name, peer = %peer, generation);
+    let framed = decoder.frame_size().is_some();
     // A process without frames sends its whole reply with one send(): nothing to wait for.
     let text_grace = if framed { settings.text_grace } else { Duration::ZERO };
     let actor = Actor {
-        name: conn.name,
+        name,
         generation,
-        stream: conn.stream,
-        decoder: conn.decoder,
-        buf: conn.pending,
+        stream,
+        decoder,
+        buf: pending,
         jobs,
         close,
         registry: registry.clone(),
@@ -107,7 +101,7 @@ enum Failure {
     #[error("{0}")]
     Frame(#[from] FrameError),
     #[error("{0}")]
-    BadReply(String),
+    BadReply(#[from] Unusable),
     #[error("no reply within the deadline")]
     Timeout,
 }
@@ -214,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
         let proc = self.name;
         Err(match failure {
             Failure::Timeout => ProcessError::Timeout { proc, ms: deadline.as_millis() },
-            Failure::BadReply(reason) => ProcessError::BadReply { proc, reason: reason.clone() },
+            Failure::BadReply(reason) => ProcessError::BadReply { proc, reason: reason.to_string() },
             Failure::Eof | Failure::Io(_) | Failure::Frame(_) => ProcessError::Disconnected { proc },
         })
     }
@@ -235,14 +229,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Actor<S> {
             let (used, progress) = self.decoder.feed(&self.buf)?;
             self.buf.advance(used);
             let text_pending = match progress {
-                Progress::Complete(raw) => return into_reply(raw),
+                Progress::Complete(raw) => return Ok(Reply::from_raw(raw)?),
                 Progress::TextPadding => true,
                 Progress::Incomplete => false,
             };
             if text_pending {
                 match timeout(self.text_grace, self.stream.read_buf(&mut self.buf)).await {
                     Ok(read) => self.check_read(read)?,
-                    Err(_) => return into_reply(self.decoder.finish_text()),
+                    Err(_) => return Ok(Reply::from_raw(self.decoder.finish_text())?),
                 }
             } else {
                 let read = self.stream.read_buf(&mut self.buf).await;
@@ -298,19 +292,6 @@ fn reports_failure(reply: &Reply) -> bool {
     let Reply::Json(value) = reply else { return false };
     let result = value.get("result").or_else(|| value.pointer("/results/0/result"));
     matches!(result.and_then(|r| r.as_str()), Some("failed" | "error"))
-}
-
-fn into_reply(raw: RawReply) -> Result<Reply, Failure> {
-    match raw {
-        RawReply::Text(text) => Ok(Reply::Text(text)),
-        RawReply::Json(bytes) => {
-            let text =
-                std::str::from_utf8(&bytes).map_err(|_| Failure::BadReply("invalid UTF-8".to_owned()))?;
-            serde_json::from_str(text)
-                .map(Reply::Json)
-                .map_err(|e| Failure::BadReply(format!("not JSON ({e})")))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,14 +20,9 @@ fn start(name: ProcName, queue_depth: usize) -> (Registry, ProcessHandle, Duplex
     let (ours, theirs) = duplex(1 << 20);
     let registry = Registry::default();
     let frame = name.ty.uses_frames().then_some(F);
-    let conn = Connection {
-        name,
-        peer: "test".into(),
-        stream: ours,
-        decoder: ReplyDecoder::new(frame),
-        pending: BytesMut::new(),
-    };
-    assert!(attach(conn, &registry, &settings(queue_depth)).is_none());
+    let decoder = ReplyDecoder::new(frame);
+    let attached = attach((name, "test"), ours, decoder, BytesMut::new(), &registry, &settings(queue_depth));
+    assert!(attached.is_none());
     let handle = registry.snapshot().pop().expect("registered");
     (registry, handle, theirs)
 }

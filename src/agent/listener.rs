@@ -4,8 +4,9 @@
 //! the accept loop. On the secondary port that task runs the `_get_client_id`
 //! handshake under a deadline and registers the peer under the id it reports.
 
-use crate::agent::actor::{self, ActorSettings, Connection};
+use crate::agent::actor::{self, ActorSettings};
 use crate::agent::codec::{FrameError, Progress, RawReply, ReplyDecoder};
+use crate::agent::process::ProcessHandle;
 use crate::agent::registry::Registry;
 use crate::proc_type::{ProcName, ProcType};
 use bytes::{Buf, BytesMut};
@@ -38,6 +39,25 @@ impl PortContext {
     }
 }
 
+/// A connected, identified process: its stream, the decoder that read its handshake
+/// (if any) and bytes already read past it.
+struct Connection {
+    name: ProcName,
+    peer: String,
+    stream: TcpStream,
+    decoder: ReplyDecoder,
+    pending: BytesMut,
+}
+
+impl Connection {
+    /// Hands the connection to its actor; returns the registry entry it replaces.
+    fn attach(self, ctx: &PortContext) -> Option<ProcessHandle> {
+        ctx.count_connection(self.name);
+        let Connection { name, peer, stream, decoder, pending } = self;
+        actor::attach((name, &peer), stream, decoder, pending, &ctx.registry, &ctx.actor)
+    }
+}
+
 /// Accepts primary connections until `shutdown`; each one is the primary.
 pub(crate) async fn serve_primary(listener: TcpListener, ctx: PortContext, shutdown: CancellationToken) {
     while let Some((stream, peer)) = accept(&listener, &shutdown).await {
@@ -48,8 +68,7 @@ pub(crate) async fn serve_primary(listener: TcpListener, ctx: PortContext, shutd
             decoder: ReplyDecoder::new(Some(ctx.frame_size)),
             pending: BytesMut::new(),
         };
-        ctx.count_connection(ProcName::primary());
-        if let Some(old) = actor::attach(conn, &ctx.registry, &ctx.actor) {
+        if let Some(old) = conn.attach(&ctx) {
             warn!(%peer, "a new primary connection replaces the previous one");
             old.invalidate();
         }
@@ -76,11 +95,10 @@ pub(crate) async fn serve_secondary(listener: TcpListener, ctx: PortContext, shu
     }
 }
 
-fn register_secondary(conn: Connection<TcpStream>, ctx: &PortContext) {
+fn register_secondary(conn: Connection, ctx: &PortContext) {
     let name = conn.name;
     info!(proc = %name, peer = %conn.peer, "secondary identified");
-    ctx.count_connection(name);
-    if let Some(old) = actor::attach(conn, &ctx.registry, &ctx.actor) {
+    if let Some(old) = conn.attach(ctx) {
         if old.name().ty == name.ty {
             warn!(proc = %name, "a new connection replaces the previous one with the same id");
         } else {
@@ -148,7 +166,7 @@ async fn identify(
     mut stream: TcpStream,
     peer: String,
     frame_size: usize,
-) -> Result<Connection<TcpStream>, HandshakeError> {
+) -> Result<Connection, HandshakeError> {
     stream.write_all(b"_get_client_id").await?;
     let mut decoder = ReplyDecoder::new(None);
     decoder.begin();

@@ -4,6 +4,7 @@
 //! (`actor.rs`, the only owner of the socket) and waits for the reply. The queue is
 //! bounded: when it is full the caller gets `Busy` at once instead of waiting.
 
+use crate::agent::codec::RawReply;
 use crate::agent::command::Command;
 use crate::proc_type::ProcName;
 use axum::http::StatusCode;
@@ -21,6 +22,28 @@ pub(crate) enum Reply {
     /// A non-JSON reply of primary/nfv (an echo of the tokenized command); interior NUL
     /// token separators are rendered as spaces, trailing NULs removed.
     Text(String),
+}
+
+impl Reply {
+    /// The codec's complete reply as a value; JSON must parse.
+    pub(crate) fn from_raw(raw: RawReply) -> Result<Reply, Unusable> {
+        match raw {
+            RawReply::Text(text) => Ok(Reply::Text(text)),
+            RawReply::Json(bytes) => {
+                let text = std::str::from_utf8(&bytes).map_err(|_| Unusable::NotUtf8)?;
+                serde_json::from_str(text).map(Reply::Json).map_err(Unusable::NotJson)
+            }
+        }
+    }
+}
+
+/// Why a complete reply is no value; `ProcessError::BadReply` carries its text.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unusable {
+    #[error("invalid UTF-8")]
+    NotUtf8,
+    #[error("not JSON ({0})")]
+    NotJson(serde_json::Error),
 }
 
 /// Why a command did not produce a usable reply. Display texts are the REST bodies.

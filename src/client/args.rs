@@ -363,19 +363,30 @@ pub enum ConfigAction {
 /// Refuses client options given to a server role (or to the agent without a
 /// subcommand), and agent flags given before a subcommand: clap cannot say it, since
 /// the client options are global.
-pub(crate) fn check_roles(matches: &ArgMatches, command: &clap::Command, client: bool) -> Result<(), String> {
+pub(crate) fn check_roles(
+    matches: &ArgMatches,
+    command: &clap::Command,
+    client: bool,
+) -> Result<(), RoleError> {
     let given = |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine));
     for arg in command.get_arguments() {
         let (Some(long), true) = (arg.get_long(), given(arg.get_id().as_str())) else { continue };
         let is_client = arg.get_help_heading() == Some(CLIENT);
         if is_client && !client {
-            return Err(format!("--{long} is a client option: it goes with a client command"));
+            return Err(RoleError::ClientOption(long.to_owned()));
         }
         if !is_client && matches.subcommand_name().is_some() {
-            return Err(format!(
-                "--{long} starts the agent: give it without a command, or after `spp-ctl agent`"
-            ));
+            return Err(RoleError::AgentFlag(long.to_owned()));
         }
     }
     Ok(())
+}
+
+/// A flag given to the wrong role; the argument is its long name.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RoleError {
+    #[error("--{0} is a client option: it goes with a client command")]
+    ClientOption(String),
+    #[error("--{0} starts the agent: give it without a command, or after `spp-ctl agent`")]
+    AgentFlag(String),
 }

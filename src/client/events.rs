@@ -5,82 +5,13 @@
 
 use crate::client::args::{EventsArgs, Output};
 use crate::client::config::Target;
-use crate::client::exit::Failure;
+use crate::client::exit::{Code, Failure};
 use crate::client::http::{Request, Transport};
+use crate::sse::{Event, Parser};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::io::Write;
 use std::time::Duration;
-
-/// One event of the stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Event {
-    pub(crate) id: Option<String>,
-    pub(crate) event: String,
-    pub(crate) data: String,
-}
-
-/// Splits a byte stream into events (the WHATWG rules this stream needs: `id`,
-/// `event`, multi-line `data`, `retry`, comments, CRLF, lines cut between chunks).
-#[derive(Debug, Default)]
-pub(crate) struct Parser {
-    buffer: Vec<u8>,
-    id: Option<String>,
-    event: Option<String>,
-    data: Vec<String>,
-    /// The last `retry:` the server asked for.
-    pub(crate) retry: Option<Duration>,
-}
-
-impl Parser {
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
-        self.buffer.extend_from_slice(chunk);
-        let mut events = Vec::new();
-        while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line[..end]);
-            let line = line.strip_suffix('\r').unwrap_or(&line);
-            if let Some(event) = self.line(line) {
-                events.push(event);
-            }
-        }
-        events
-    }
-
-    /// Forgets what a cut stream left half-sent, so it cannot glue onto the first line of
-    /// the next connection; the id is the last one fully received.
-    pub(crate) fn restart(&mut self, last_id: Option<String>) {
-        *self = Parser { id: last_id, retry: self.retry, ..Parser::default() };
-    }
-
-    fn line(&mut self, line: &str) -> Option<Event> {
-        if line.is_empty() {
-            let event = self.event.take();
-            if self.data.is_empty() {
-                return None;
-            }
-            let data = std::mem::take(&mut self.data).join("\n");
-            return Some(Event {
-                id: self.id.clone(),
-                event: event.unwrap_or_else(|| "message".into()),
-                data,
-            });
-        }
-        if line.starts_with(':') {
-            return None;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "id" => self.id = Some(value.to_owned()),
-            "event" => self.event = Some(value.to_owned()),
-            "data" => self.data.push(value.to_owned()),
-            "retry" => self.retry = value.parse().ok().map(Duration::from_millis),
-            _ => {}
-        }
-        None
-    }
-}
 
 /// The line `-o json` prints: the data object with `id` and `event` added.
 pub(crate) fn json_line(event: &Event) -> String {
@@ -92,8 +23,8 @@ pub(crate) fn json_line(event: &Event) -> String {
             map
         }
     };
-    data.insert("id".into(), event.id.clone().map_or(Value::Null, Value::String));
-    data.insert("event".into(), Value::String(event.event.clone()));
+    data.insert("id".into(), event.last_id.clone().map_or(Value::Null, Value::String));
+    data.insert("event".into(), Value::String(event.kind.clone()));
     Value::Object(data).to_string()
 }
 
@@ -104,7 +35,7 @@ pub(crate) fn human_line(event: &Event, default_host: Option<&str>) -> String {
     let field = |key: &str| data.as_ref().and_then(|d| d.get(key)).and_then(Value::as_str).map(str::to_owned);
     let time = field("time").unwrap_or_else(|| "-".into());
     let host = field("host").or_else(|| default_host.map(str::to_owned)).unwrap_or_else(|| "-".into());
-    let mut line = format!("{time}  {host}  {}", event.event);
+    let mut line = format!("{time}  {host}  {}", event.kind);
     match data {
         Some(Value::Object(map)) => {
             for (key, value) in map.iter().filter(|(k, _)| *k != "time" && *k != "host") {
@@ -159,9 +90,11 @@ pub(crate) async fn follow(target: &Target, transport: &Transport, args: &Events
         let mut body = response.into_body();
         while let Some(Ok(frame)) = body.frame().await {
             let Ok(chunk) = frame.into_data() else { continue };
-            for event in parser.push(&chunk) {
-                if event.id.is_some() {
-                    last_id = event.id.clone();
+            // The same event would come again on every reconnect.
+            let events = parser.push(&chunk).map_err(|e| Failure::new(Code::Server, e.to_string()))?;
+            for event in events {
+                if event.last_id.is_some() {
+                    last_id = event.last_id.clone();
                 }
                 let line = match target.output {
                     Output::Json => json_line(&event),
@@ -183,32 +116,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_cut_anywhere_give_the_same_events() {
-        let stream = "retry: 1000\n\n: keep-alive\n\nid: 1\nevent: process-attached\ndata: {\"time\":\"T\",\"type\":\"nfv\",\"client_id\":1}\n\n\
-                      id: 2\r\nevent: reset\r\ndata: {\"reason\":\"gap\"}\r\n\r\ndata: a\ndata: b\n\n";
-        let expected = vec![
-            Event {
-                id: Some("1".into()),
-                event: "process-attached".into(),
-                data: r#"{"time":"T","type":"nfv","client_id":1}"#.into(),
-            },
-            Event { id: Some("2".into()), event: "reset".into(), data: r#"{"reason":"gap"}"#.into() },
-            Event { id: Some("2".into()), event: "message".into(), data: "a\nb".into() },
-        ];
-        for cut in 0..stream.len() {
-            let mut parser = Parser::default();
-            let mut events = parser.push(&stream.as_bytes()[..cut]);
-            events.extend(parser.push(&stream.as_bytes()[cut..]));
-            assert_eq!(events, expected, "cut at {cut}");
-            assert_eq!(parser.retry, Some(Duration::from_millis(1000)));
-        }
-    }
-
-    #[test]
     fn lines_for_people_and_for_scripts() {
         let event = Event {
-            id: Some("host1=17,host2=9".into()),
-            event: "command".into(),
+            id: None,
+            last_id: Some("host1=17,host2=9".into()),
+            kind: "command".into(),
             data: r#"{"time":"2026-12-03T19:00:00.123Z","host":"h1","method":"PUT","status":204,"process":"nfv:1"}"#.into(),
         };
         assert_eq!(
@@ -221,7 +133,8 @@ mod tests {
         );
         let agent = Event {
             id: Some("3".into()),
-            event: "forwarding".into(),
+            last_id: Some("3".into()),
+            kind: "forwarding".into(),
             data: r#"{"time":"T","process":"nfv:1","state":"running"}"#.into(),
         };
         assert_eq!(

@@ -21,18 +21,31 @@ pub(crate) fn load(file: &Path, dry_run: bool) -> Result<Value, Failure> {
     parse(&text, dry_run).map_err(|e| Failure::local(format!("{}: {e}", file.display())))
 }
 
+/// Why a plan file cannot be sent.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PlanError {
+    #[error("not valid JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("neither JSON nor valid YAML: {0}")]
+    Yaml(yaml_serde::Error),
+    #[error("a plan is an object with `hosts` and `operations`")]
+    NotAnObject,
+    #[error("`operations` (a list) is missing")]
+    NoOperations,
+}
+
 /// JSON first (YAML would take it too, but JSON's errors are clearer for JSON), then YAML.
-pub(crate) fn parse(text: &str, dry_run: bool) -> Result<Value, String> {
+pub(crate) fn parse(text: &str, dry_run: bool) -> Result<Value, PlanError> {
     let mut plan: Value = match serde_json::from_str(text) {
         Ok(plan) => plan,
-        Err(json) if text.trim_start().starts_with('{') => return Err(format!("not valid JSON: {json}")),
-        Err(_) => yaml_serde::from_str(text).map_err(|e| format!("neither JSON nor valid YAML: {e}"))?,
+        Err(json) if text.trim_start().starts_with('{') => return Err(PlanError::Json(json)),
+        Err(_) => yaml_serde::from_str(text).map_err(PlanError::Yaml)?,
     };
     let Some(object) = plan.as_object_mut() else {
-        return Err("a plan is an object with `hosts` and `operations`".into());
+        return Err(PlanError::NotAnObject);
     };
     if !object.get("operations").is_some_and(Value::is_array) {
-        return Err("`operations` (a list) is missing".into());
+        return Err(PlanError::NoOperations);
     }
     if dry_run {
         object.insert("dry_run".into(), Value::Bool(true));
@@ -126,10 +139,11 @@ mod tests {
 
     #[test]
     fn bad_plans_say_why() {
-        assert!(parse("{\"operations\": [}", false).unwrap_err().starts_with("not valid JSON: "));
-        assert_eq!(parse("hosts: [a]\n", false).unwrap_err(), "`operations` (a list) is missing");
-        assert_eq!(parse("- 1\n", false).unwrap_err(), "a plan is an object with `hosts` and `operations`");
-        assert!(parse("a: [\n", false).unwrap_err().starts_with("neither JSON nor valid YAML: "));
+        let error = |text: &str| parse(text, false).unwrap_err().to_string();
+        assert_eq!(error("{\"operations\": [}"), "not valid JSON: expected value at line 1 column 17");
+        assert_eq!(error("hosts: [a]\n"), "`operations` (a list) is missing");
+        assert_eq!(error("- 1\n"), "a plan is an object with `hosts` and `operations`");
+        assert!(error("a: [\n").starts_with("neither JSON nor valid YAML: "));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) enum GatewayError {
     #[error("too many requests with an Idempotency-Key in progress")]
     IdempotencyFull,
     #[error("invalid plan: {0}")]
-    BadPlan(String),
+    BadPlan(#[from] crate::gateway::plan::PlanError),
     #[error("the token allows none of the selected hosts")]
     NoAllowedHost,
     #[error("token does not allow host {0}")]

@@ -7,8 +7,8 @@
 use crate::gateway::Gateway;
 use crate::gateway::hosts::Host;
 use crate::gateway::http1::LAST_EVENT_ID;
-use crate::gateway::sse::{self, Parser};
 use crate::gateway::stream;
+use crate::sse::{self, Parser};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -162,18 +162,18 @@ async fn follow_once(
             _ = out.closed() => return Ended::Delivered,
             piece = body.next() => piece,
         };
-        match piece.map(|p| p.map(|bytes| parser.push(&bytes))) {
-            Ok(Some(Ok(()))) => {}
+        let events = match piece.map(|p| p.map(|bytes| parser.push(&bytes))) {
+            Ok(Some(Ok(events))) => events,
             Ok(Some(Err(_)) | None) | Err(_) => return Ended::Delivered,
-        }
+        };
         // The agent writes the opening of a stream (retry, reset, replay) as one piece:
         // asked one event early and sent none again, it has fewer events than this
         // follower saw, so it restarted.
-        if first && !parser.has_event() && matches!(asked, Resume::After(1.., Some(_))) {
+        if first && events.is_empty() && matches!(asked, Resume::After(1.., Some(_))) {
             *resume = Resume::After(0, None);
             return Ended::Restarted;
         }
-        while let Some(event) = parser.next_event() {
+        for event in events {
             let id = event.id.as_deref().and_then(|id| id.parse().ok());
             if std::mem::take(&mut first) {
                 match continuity(&asked, id, &event) {
@@ -246,7 +246,11 @@ mod tests {
     #[test]
     fn a_reconnect_asks_one_event_early_and_compares() {
         let event = |id: u64, kind: &str, data: &str| {
-            (Some(id), sse::Event { id: Some(id.to_string()), kind: kind.into(), data: data.into() })
+            let id_text = Some(id.to_string());
+            (
+                Some(id),
+                sse::Event { id: id_text.clone(), last_id: id_text, kind: kind.into(), data: data.into() },
+            )
         };
         let seen = Resume::After(7, Some("{\"n\":7}".into()));
         assert_eq!(seen.ask(), Some(6));

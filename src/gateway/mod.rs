@@ -21,7 +21,6 @@ pub(crate) mod pool;
 pub(crate) mod proxy;
 pub mod reload;
 pub mod routes;
-pub(crate) mod sse;
 pub(crate) mod state;
 pub(crate) mod stream;
 pub(crate) mod upstream;

@@ -70,29 +70,55 @@ pub(crate) struct Operation {
     pub(crate) body: Bytes,
 }
 
-fn bad(reason: String) -> GatewayError {
-    GatewayError::BadPlan(reason)
+/// Why a plan is refused before anything runs; `GatewayError::BadPlan` answers it as 400.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PlanError {
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error("hosts: empty")]
+    NoHosts,
+    #[error("hosts: {0:?} is neither a host name nor a pattern")]
+    BadSelector(String),
+    #[error("operations: expected 1 to {MAX_OPERATIONS}")]
+    OperationCount,
+    #[error("max_parallel: expected 1 to {MAX_PARALLEL}")]
+    MaxParallel,
+    #[error("operations[{index}].{error}")]
+    Operation { index: usize, error: OperationError },
+    #[error("hosts: unknown host {0}")]
+    UnknownHost(String),
+    #[error("hosts: no host matches")]
+    NoMatch,
 }
 
-pub(crate) fn parse(body: &[u8]) -> Result<Plan, GatewayError> {
-    let raw: RawPlan = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+/// What is wrong with one operation of a plan.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OperationError {
+    #[error("method: {0:?}: expected PUT, POST or DELETE")]
+    Method(String),
+    #[error("path: {0:?}: expected a path under /v1/")]
+    Path(String),
+}
+
+pub(crate) fn parse(body: &[u8]) -> Result<Plan, PlanError> {
+    let raw: RawPlan = serde_json::from_slice(body).map_err(PlanError::Json)?;
     if raw.hosts.is_empty() {
-        return Err(bad("hosts: empty".to_owned()));
+        return Err(PlanError::NoHosts);
     }
     if let Some(selector) = raw.hosts.iter().find(|s| !is_selector(s)) {
-        return Err(bad(format!("hosts: {selector:?} is neither a host name nor a pattern")));
+        return Err(PlanError::BadSelector(selector.clone()));
     }
     if !(1..=MAX_OPERATIONS).contains(&raw.operations.len()) {
-        return Err(bad(format!("operations: expected 1 to {MAX_OPERATIONS}")));
+        return Err(PlanError::OperationCount);
     }
     if !(1..=MAX_PARALLEL).contains(&raw.max_parallel) {
-        return Err(bad(format!("max_parallel: expected 1 to {MAX_PARALLEL}")));
+        return Err(PlanError::MaxParallel);
     }
     let operations = raw
         .operations
         .into_iter()
         .enumerate()
-        .map(|(i, op)| operation(op, raw.dry_run).map_err(|e| bad(format!("operations[{i}].{e}"))))
+        .map(|(index, op)| operation(op, raw.dry_run).map_err(|error| PlanError::Operation { index, error }))
         .collect::<Result<_, _>>()?;
     Ok(Plan {
         selectors: raw.hosts,
@@ -104,16 +130,16 @@ pub(crate) fn parse(body: &[u8]) -> Result<Plan, GatewayError> {
     })
 }
 
-fn operation(raw: RawOperation, dry_run: bool) -> Result<Operation, String> {
+fn operation(raw: RawOperation, dry_run: bool) -> Result<Operation, OperationError> {
     let method = match raw.method.as_str() {
         "PUT" => Method::PUT,
         "POST" => Method::POST,
         "DELETE" => Method::DELETE,
-        other => return Err(format!("method: {other:?}: expected PUT, POST or DELETE")),
+        _ => return Err(OperationError::Method(raw.method)),
     };
     let valid = raw.path.starts_with("/v1/") && raw.path.parse::<PathAndQuery>().is_ok();
     if !valid || raw.path.contains('#') {
-        return Err(format!("path: {:?}: expected a path under /v1/", raw.path));
+        return Err(OperationError::Path(raw.path));
     }
     let mut target = raw.path.clone();
     if dry_run {
@@ -151,13 +177,13 @@ pub(crate) fn select(
             return Err(GatewayError::HostNotAllowed(name.clone()));
         }
         if !all.iter().any(|h| h.name == *name) {
-            return Err(bad(format!("hosts: unknown host {name}")));
+            return Err(PlanError::UnknownHost(name.clone()).into());
         }
     }
     let matches = |host: &Host| plan.selectors.iter().any(|s| glob(s.as_bytes(), host.name.as_bytes()));
     let selected: Vec<Arc<Host>> = all.into_iter().filter(|h| matches(h)).collect();
     if selected.is_empty() {
-        return Err(bad("hosts: no host matches".to_owned()));
+        return Err(PlanError::NoMatch.into());
     }
     let allowed: Vec<Arc<Host>> = selected.into_iter().filter(|h| caller.allows_host(&h.name)).collect();
     if allowed.is_empty() {
@@ -171,7 +197,7 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        parse(text.as_bytes()).unwrap_err().to_string()
+        GatewayError::from(parse(text.as_bytes()).unwrap_err()).to_string()
     }
 
     #[test]

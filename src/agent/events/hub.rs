@@ -58,7 +58,7 @@ struct Subscriber {
 /// What a new stream starts with, and where the rest comes from.
 pub(crate) struct Subscription {
     /// Why the client must re-read the state (its `Last-Event-ID` is not in the buffer).
-    pub(crate) reset: Option<String>,
+    pub(crate) reset: Option<Gap>,
     /// Buffered events after the client's `Last-Event-ID`, in order.
     pub(crate) backlog: Vec<Bytes>,
     pub(crate) queue: mpsc::Receiver<Bytes>,
@@ -81,7 +81,7 @@ impl EventHub {
         let mut state = self.inner.state.lock();
         state.last_id += 1;
         let id = state.last_id;
-        let bytes = Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n"));
+        let bytes = Bytes::from(crate::sse::frame(&id.to_string(), kind, &data));
         if state.ring.len() == self.inner.settings.buffer {
             state.ring.pop_front();
         }
@@ -129,16 +129,27 @@ impl EventHub {
     }
 }
 
+/// Why a reconnecting client's `Last-Event-ID` cannot be replayed: its stream opens with
+/// a `reset` saying so.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum Gap {
+    /// Not a number, or one this agent run never gave (it restarted).
+    #[error("unknown last event id")]
+    UnknownId,
+    #[error("events after {0} are no longer buffered")]
+    NoLongerBuffered(u64),
+}
+
 impl State {
     /// The buffered events after id `raw`, or why they cannot be replayed.
-    fn replay_after(&self, raw: &str) -> Result<Vec<Bytes>, String> {
-        let seen: u64 = raw.trim().parse().map_err(|_| "unknown last event id".to_owned())?;
+    fn replay_after(&self, raw: &str) -> Result<Vec<Bytes>, Gap> {
+        let seen: u64 = raw.trim().parse().map_err(|_| Gap::UnknownId)?;
         if seen > self.last_id {
-            return Err("unknown last event id".to_owned());
+            return Err(Gap::UnknownId);
         }
         let oldest = self.ring.front().map_or(self.last_id + 1, |(id, _)| *id);
         if seen + 1 < oldest {
-            return Err(format!("events after {seen} are no longer buffered"));
+            return Err(Gap::NoLongerBuffered(seen));
         }
         Ok(self.ring.iter().filter(|(id, _)| *id > seen).map(|(_, bytes)| bytes.clone()).collect())
     }
@@ -194,7 +205,7 @@ mod tests {
         assert_eq!(ids(&hub.subscribe(Some("2")).backlog), ["id: 3", "id: 4", "id: 5"]);
         assert!(hub.subscribe(Some("5")).backlog.is_empty());
         assert!(hub.subscribe(Some("2")).reset.is_none());
-        let reset = |raw: &str| hub.subscribe(Some(raw)).reset;
+        let reset = |raw: &str| hub.subscribe(Some(raw)).reset.map(|gap| gap.to_string());
         assert_eq!(reset("1").as_deref(), Some("events after 1 are no longer buffered"));
         assert_eq!(reset("6").as_deref(), Some("unknown last event id"));
         assert_eq!(reset("x").as_deref(), Some("unknown last event id"));

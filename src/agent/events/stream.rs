@@ -58,7 +58,7 @@ impl EventBody {
     fn new(subscription: Subscription) -> Self {
         let mut opening = b"retry: 1000\n\n".to_vec();
         if let Some(reason) = &subscription.reset {
-            opening.extend_from_slice(&frame("reset", json!({"reason": reason})));
+            opening.extend_from_slice(&frame("reset", json!({"reason": reason.to_string()})));
         }
         for event in &subscription.backlog {
             opening.extend_from_slice(event);
@@ -81,7 +81,7 @@ impl EventBody {
 /// A stream's own event (`reset`, `dropped`): not in the buffer, so without an id.
 fn frame(kind: &str, fields: serde_json::Value) -> Vec<u8> {
     let data = super::hub::stamped(fields.as_object().cloned().unwrap_or_default());
-    format!("event: {kind}\ndata: {data}\n\n").into_bytes()
+    crate::sse::frame("", kind, &data).into_bytes()
 }
 
 impl HttpBody for EventBody {
