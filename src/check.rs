@@ -3,25 +3,15 @@
 //! and what would run is described; no port is bound. `main` prints it and exits.
 
 use crate::agent::AgentConfig;
-use crate::agent::security::{Security, SecurityError};
-use crate::auth::{AuthConfig, AuthConfigError, Verifier};
+use crate::agent::security::Security;
+use crate::auth::{AuthConfig, Verifier};
 use crate::gateway::GatewayConfig;
-use crate::tls::{ServerTlsFiles, TlsConfigError};
+use crate::in_force::InForceError;
+use crate::tls::ServerTlsFiles;
 use std::net::SocketAddr;
 
-/// Why a configuration would not start.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckError {
-    #[error(transparent)]
-    Tls(#[from] TlsConfigError),
-    #[error(transparent)]
-    Auth(#[from] AuthConfigError),
-    #[error(transparent)]
-    Security(#[from] SecurityError),
-}
-
 /// What a gateway with `config` would run, or why it would not start.
-pub async fn gateway(config: &GatewayConfig) -> Result<String, CheckError> {
+pub async fn gateway(config: &GatewayConfig) -> Result<String, InForceError> {
     if let Some(files) = &config.tls {
         crate::tls::server_config(files)?;
     }
@@ -53,7 +43,7 @@ pub async fn gateway(config: &GatewayConfig) -> Result<String, CheckError> {
 }
 
 /// What an agent with `config` would run on `ports` (primary, secondary, API).
-pub async fn agent(config: &AgentConfig, ports: [SocketAddr; 3]) -> Result<String, CheckError> {
+pub async fn agent(config: &AgentConfig, ports: [SocketAddr; 3]) -> Result<String, InForceError> {
     Security::load(config).await?;
     let [primary, secondary, api] = ports;
     Ok([

@@ -15,6 +15,7 @@ mod echo;
 mod file_watch;
 pub mod gateway;
 pub mod http_server;
+pub mod in_force;
 pub mod logging;
 mod metrics;
 pub mod notify;

@@ -5,13 +5,13 @@
 //! files; broken files keep the old ones.
 
 use crate::agent::AgentConfig;
-use crate::agent::config::AgentConfigError;
 use crate::agent::events::command::Subject;
 use crate::audit::{Note, is_mutating};
 use crate::auth::guard::{admit, credentials};
-use crate::auth::{AuthConfig, AuthConfigError, Principal, Verifier};
+use crate::auth::{AuthConfig, Principal, Verifier};
 use crate::file_watch::{self, Trigger};
-use crate::tls::{ReloadableServerConfig, TlsConfigError};
+use crate::in_force::InForceError;
+use crate::tls::ReloadableServerConfig;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -31,22 +31,8 @@ pub(crate) struct Security {
     host_name: String,
 }
 
-/// Why the agent's TLS or JWT files cannot be put in force.
-#[derive(Debug, thiserror::Error)]
-pub enum SecurityError {
-    #[error(transparent)]
-    Tls(#[from] TlsConfigError),
-    #[error(transparent)]
-    Auth(#[from] AuthConfigError),
-    /// The `--auth-config` file, reread.
-    #[error(transparent)]
-    AuthFile(#[from] AgentConfigError),
-    #[error("no [auth] section")]
-    NoAuthSection,
-}
-
 impl Security {
-    pub(crate) async fn load(config: &AgentConfig) -> Result<Self, SecurityError> {
+    pub(crate) async fn load(config: &AgentConfig) -> Result<Self, InForceError> {
         let tls = match &config.tls {
             Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone())?)),
             None => None,
@@ -82,15 +68,15 @@ impl Security {
         }
         let Some(verifier) = &self.verifier else { return };
         let auth = match &self.auth_file {
-            Some(path) => crate::agent::config::auth_section(path).map_err(SecurityError::from),
-            None => self.auth.read().clone().ok_or(SecurityError::NoAuthSection),
+            Some(path) => crate::agent::config::auth_section(path).map_err(InForceError::from),
+            None => self.auth.read().clone().ok_or(InForceError::NoAuthSection),
         };
         let outcome = match auth {
             Ok(auth) => verifier
                 .reload(&auth)
                 .await
                 .map(|()| *self.auth.write() = Some(auth))
-                .map_err(SecurityError::from),
+                .map_err(InForceError::from),
             Err(e) => Err(e),
         };
         match outcome {

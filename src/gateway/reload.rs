@@ -4,13 +4,12 @@
 //! not validate is refused as a whole and the running configuration stays. Other keys
 //! (addresses, timeouts, limits) take a restart.
 
-use crate::auth::AuthConfigError;
 use crate::file_watch::{self, Trigger};
 use crate::gateway::Gateway;
-use crate::gateway::config::{GatewayConfig, LoadError};
+use crate::gateway::config::GatewayConfig;
 use crate::gateway::hosts::Source as HostSource;
 use crate::gateway::upstream::{self, AgentUrlError};
-use crate::tls::TlsConfigError;
+use crate::in_force::InForceError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,19 +29,6 @@ impl Source {
     }
 }
 
-/// Why a configuration was refused; the running one stays.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error(transparent)]
-    Config(#[from] LoadError),
-    #[error(transparent)]
-    Tls(#[from] TlsConfigError),
-    #[error(transparent)]
-    Auth(#[from] AuthConfigError),
-    #[error(transparent)]
-    AgentUrl(#[from] AgentUrlError),
-}
-
 /// Applies the configuration again (agents, TLS files, JWT keys), as on SIGHUP; returns
 /// why it was refused, as the line the log shows. Everything is checked before anything
 /// is applied.
@@ -55,7 +41,7 @@ async fn reload_on(
     gateway: &Gateway,
     source: &Source,
     trigger: &Trigger,
-) -> Result<GatewayConfig, ReloadError> {
+) -> Result<GatewayConfig, InForceError> {
     let path = &source.path;
     let outcome = match GatewayConfig::load_with(path, &source.overrides) {
         Ok(config) => apply_all(gateway, &config).await.map(|()| config),
@@ -77,7 +63,7 @@ async fn reload_on(
     outcome
 }
 
-async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), ReloadError> {
+async fn apply_all(gateway: &Gateway, config: &GatewayConfig) -> Result<(), InForceError> {
     let upstream_tls = crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca")?;
     if let (Some(tls), Some(files)) = (&gateway.tls, &config.tls) {
         crate::tls::server_config(files)?;
