@@ -211,6 +211,13 @@ async fn a_last_event_id_beyond_the_buffer_gets_a_reset_first() {
     assert_eq!(ids(&mut client, 3).await, [8, 9, 10]);
 }
 
+/// The `spp_agent_event_streams*` samples of a scrape, in order.
+async fn event_stream_series(agent: &TestAgent) -> Vec<String> {
+    let scrape = agent.get("/metrics").await;
+    assert_eq!(scrape.status, 200);
+    scrape.body.lines().filter(|l| l.starts_with("spp_agent_event_streams")).map(str::to_owned).collect()
+}
+
 #[tokio::test]
 async fn a_stalled_consumer_is_cut_off_while_others_and_the_api_keep_their_speed() {
     let agent = TestAgent::start_with(config(HubSettings { queue: 64, ..HubSettings::default() })).await;
@@ -239,6 +246,10 @@ async fn a_stalled_consumer_is_cut_off_while_others_and_the_api_keep_their_speed
         samples.sort();
         samples.get(samples.len() / 2).copied().unwrap_or_default()
     };
+    assert_eq!(
+        event_stream_series(&agent).await,
+        ["spp_agent_event_streams 2", "spp_agent_event_streams_cut_total 0"]
+    );
     let mut before = Vec::new();
     for _ in 0..30 {
         let started = Instant::now();
@@ -260,6 +271,10 @@ async fn a_stalled_consumer_is_cut_off_while_others_and_the_api_keep_their_speed
         during.push(request.elapsed());
     }
     let cut_after = started.elapsed();
+    assert_eq!(
+        event_stream_series(&agent).await,
+        ["spp_agent_event_streams 1", "spp_agent_event_streams_cut_total 1"]
+    );
     // The stalled connection is closed even though its client never reads.
     let drained = Instant::now();
     let mut last = None;

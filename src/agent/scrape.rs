@@ -6,6 +6,7 @@
 //! under the scrape deadline: a hung process only leaves its own series out.
 
 use crate::agent::command::Command;
+use crate::agent::events::EventHub;
 use crate::agent::process::Reply;
 use crate::agent::registry::Registry;
 use crate::metrics::{self, AgentMetrics};
@@ -14,8 +15,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +46,7 @@ impl Scraper {
         self.metrics.scrape_duration.set(started.elapsed().as_secs_f64());
         let mut families = self.metrics.registry.gather();
         families.extend(dataplane);
+        families.extend(event_streams(self.registry.events()).unwrap_or_default());
         metrics::encode(families)
     }
 
@@ -83,6 +86,19 @@ impl Scraper {
         }
         series.gather()
     }
+}
+
+/// The hub's own counts, read now: open `GET /v1/events` streams and those cut off for
+/// falling behind (a consumer too slow for the event rate, or stuck).
+fn event_streams(hub: &EventHub) -> prometheus::Result<Vec<MetricFamily>> {
+    let open = IntGauge::with_opts(Opts::new("spp_agent_event_streams", "Open GET /v1/events streams."))?;
+    open.set(i64::try_from(hub.subscribers()).unwrap_or(i64::MAX));
+    let cut = IntCounter::with_opts(Opts::new(
+        "spp_agent_event_streams_cut_total",
+        "Event streams ended with `dropped` because their consumer fell a queue behind.",
+    ))?;
+    cut.inc_by(hub.cut_off());
+    Ok([open.collect(), cut.collect()].concat())
 }
 
 /// Series built fresh for one scrape.

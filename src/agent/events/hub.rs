@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +41,8 @@ struct Inner {
     settings: HubSettings,
     /// Cancelled when the agent stops: every stream ends.
     closed: CancellationToken,
+    /// Subscribers cut off so far (`spp_agent_event_streams_cut_total`).
+    cut: AtomicU64,
 }
 
 #[derive(Default)]
@@ -90,6 +93,7 @@ impl EventHub {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 subscriber.cut.cancel();
+                self.inner.cut.fetch_add(1, Ordering::Relaxed);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -126,6 +130,11 @@ impl EventHub {
     /// Subscribers connected now.
     pub fn subscribers(&self) -> usize {
         self.inner.state.lock().subscribers.len()
+    }
+
+    /// Subscribers cut off for falling behind since the agent started.
+    pub(crate) fn cut_off(&self) -> u64 {
+        self.inner.cut.load(Ordering::Relaxed)
     }
 }
 
