@@ -7,6 +7,7 @@ use crate::auth::AuthConfigError;
 use crate::gateway::config::LoadError;
 use crate::gateway::upstream::AgentUrlError;
 use crate::tls::TlsConfigError;
+use std::fmt::Display;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InForceError {
@@ -24,4 +25,10 @@ pub enum InForceError {
     Auth(#[from] AuthConfigError),
     #[error(transparent)]
     AgentUrl(#[from] AgentUrlError),
+}
+
+/// A role's start-up failure as an `InvalidInput` error with the text only: an `io::Error`
+/// holding the error itself would report its causes again, which the text already names.
+pub(crate) fn invalid_input(e: impl Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
 }

@@ -78,11 +78,7 @@ pub async fn start(
         api: listeners.api.local_addr()?,
         metrics: listeners.metrics.as_ref().map(TcpListener::local_addr).transpose()?,
     };
-    let security = Arc::new(
-        security::Security::load(&config)
-            .await
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
-    );
+    let security = Arc::new(security::Security::load(&config).await.map_err(crate::in_force::invalid_input)?);
     let registry = Registry::with_events(events::EventHub::new(config.events.clone()));
     let metrics = Arc::new(AgentMetrics::new().map_err(std::io::Error::other)?);
     if let Some(tls) = &security.tls {

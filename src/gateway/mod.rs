@@ -61,7 +61,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let gateway = Arc::new(Gateway::new(config, shutdown.clone()).await?);
-    reload::apply(&gateway, &gateway.config).map_err(state::invalid)?;
+    reload::apply(&gateway, &gateway.config).map_err(crate::in_force::invalid_input)?;
     reload::publish_cert_expiry(&gateway);
     if gateway.verifier.is_none() {
         warn_open();

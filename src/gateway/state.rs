@@ -5,6 +5,7 @@ use crate::auth::Verifier;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::hosts::Hosts;
 use crate::gateway::{health, idempotency, upstream};
+use crate::in_force::invalid_input;
 use crate::metrics::GatewayMetrics;
 use crate::tls::ReloadableServerConfig;
 use std::sync::Arc;
@@ -33,16 +34,18 @@ impl Gateway {
     /// (`reload::apply` adds them).
     pub(crate) async fn new(config: GatewayConfig, draining: CancellationToken) -> std::io::Result<Self> {
         let tls = match &config.tls {
-            Some(files) => Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid)?)),
+            Some(files) => {
+                Some(Arc::new(ReloadableServerConfig::load(files.clone()).map_err(invalid_input)?))
+            }
             None => None,
         };
         let verifier = if config.auth.is_none() {
             None
         } else {
-            Some(Verifier::new(&config.auth).await.map_err(invalid)?)
+            Some(Verifier::new(&config.auth).await.map_err(invalid_input)?)
         };
         let upstream_tls =
-            crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid)?;
+            crate::tls::client_config_for(&config.upstream_tls, "upstream_tls.ca").map_err(invalid_input)?;
         Ok(Gateway {
             clients: upstream::Clients::new(config.workers, config.connect_timeout, &upstream_tls),
             hosts: Hosts::default(),
@@ -58,10 +61,4 @@ impl Gateway {
             config,
         })
     }
-}
-
-/// A configuration error as an `InvalidInput` error with its text: an `io::Error` holding
-/// the error itself would report its causes again, which the text already names.
-pub(super) fn invalid(e: impl std::fmt::Display) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
 }
