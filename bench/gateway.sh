@@ -10,7 +10,7 @@
 # /v1/cluster/processes over 200 agents against a single call, and the gateway's RSS with
 # 1,000 configured hosts.
 #
-# Usage: [GW_WORKERS=N] [ROUNDS=R] [CASES=keepalive,latency,newconn,fanout] \
+# Usage: [GW_WORKERS=N] [ROUNDS=R] [WRK_THREADS=T] [CASES=keepalive,latency,newconn,fanout] \
 #        bench/gateway.sh [SECONDS]
 # (installs wrk, nginx and haproxy with apt if missing). NGINX_PROTOCOLS sets nginx's
 # `ssl_protocols` (default TLS 1.2 and 1.3), GW_VERSIONS the gateway's `tls.versions`
@@ -130,30 +130,33 @@ cpu_ticks() { # pids -> user+system clock ticks so far
   for pid in $1; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
   echo "$total"
 }
-# url conns pids [auth] [close] -> "rps p50 p99 cpu": cpu is the CPU time the proxy (pids)
-# spent per request, in microseconds; it varies less between runs than the rate does.
-# With `close`, every request comes on a new connection (a new TLS handshake).
+# url conns pids [auth] [close] -> "rps p50 p99 cpu client": cpu is the CPU time the proxy
+# (pids) spent per request, client the time wrk spent, both in microseconds; they vary
+# less between runs than the rate does. With `close`, every request comes on a new
+# connection (a new TLS handshake). One wrk thread (WRK_THREADS) that is busy all the
+# time bounds the rate whatever the proxy does: the client column shows when it is.
 run() {
-  local before out
+  local before
   before=$(cpu_ticks "$3")
-  out=$(wrk -t1 -c"$2" -d"${secs}s" --latency ${4:+-H "Authorization: Bearer $4"} \
-    ${5:+-H "Connection: close"} "$1")
-  echo "$out" | awk -v ticks=$(($(cpu_ticks "$3") - before)) -v hz="$(getconf CLK_TCK)" \
+  { TIMEFORMAT='%3U %3S'; time wrk -t"${WRK_THREADS:-1}" -c"$2" -d"${secs}s" --latency \
+    ${4:+-H "Authorization: Bearer $4"} ${5:+-H "Connection: close"} "$1" >"$work/wrk.out"; } 2>"$work/wrk.time"
+  awk -v ticks=$(($(cpu_ticks "$3") - before)) -v hz="$(getconf CLK_TCK)" -v client="$(cat "$work/wrk.time")" \
     '/requests in/ {n=$1} /^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
-     END {printf "%s %s %s %.1fus\n", r, p50, p99, ticks * 1e6 / hz / n}'
+     END {split(client, t, " "); printf "%s %s %s %.1fus %.1fus\n", r, p50, p99, ticks * 1e6 / hz / n, (t[1] + t[2]) * 1e6 / n}' \
+    "$work/wrk.out"
 }
 to_us() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else print v * 1e6 }'; }
 # numbers (one a line) -> "median (min-max)"
 spread() { sort -g | awk '{a[NR]=$1} END {printf "%s (%s-%s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 ngx_workers=$(pgrep -P "$ngx_pid" | tr '\n' ' ')
-row() { printf '%-22s %5s %-8s %10s %9s %9s %9s\n' "$@"; }
+row() { printf '%-22s %5s %-8s %10s %9s %9s %9s %9s\n' "$@"; }
 declare -A url=([nginx]="https://localhost:$ngx/v1" [haproxy]="https://localhost:$hap/v1"
   [gateway]="https://localhost:$gw/v1/hosts/h1")
 declare -A pid=([nginx]="$ngx_workers" [haproxy]="$hap_pid" [gateway]="$gw_pid")
 # label path conns [close]: ROUNDS rounds of the three proxies, then per proxy the median
 # and range of rate, p50, p99 (µs) and CPU per request, and of the gateway's ratios.
 compare() {
-  local round proxy order rps p50 p99 cpu
+  local round proxy order rps p50 p99 cpu client
   local -A results=()
   for round in $(seq "${ROUNDS:-5}"); do
     case $((round % 3)) in
@@ -162,20 +165,22 @@ compare() {
     for proxy in $order; do
       local auth=""
       [ "$proxy" = gateway ] && auth=$token
-      read -r rps p50 p99 cpu <<<"$(run "${url[$proxy]}/$2" "$3" "${pid[$proxy]}" "$auth" "${4:-}")"
-      row "$1" "$3" "$proxy" "$rps" "$p50" "$p99" "$cpu"
+      read -r rps p50 p99 cpu client <<<"$(run "${url[$proxy]}/$2" "$3" "${pid[$proxy]}" "$auth" "${4:-}")"
+      row "$1" "$3" "$proxy" "$rps" "$p50" "$p99" "$cpu" "$client"
       results[$proxy.rps]+="$rps "
       results[$proxy.p50]+="$(to_us "$p50") "
       results[$proxy.p99]+="$(to_us "$p99") "
       results[$proxy.cpu]+="${cpu%us} "
+      results[$proxy.client]+="${client%us} "
     done
   done
   for proxy in nginx haproxy gateway; do
-    printf '  %-8s req/s %s, p50 %s us, p99 %s us, cpu/req %s us\n' "$proxy" \
+    printf '  %-8s req/s %s, p50 %s us, p99 %s us, cpu/req %s us, client cpu/req %s us\n' "$proxy" \
       "$(tr ' ' '\n' <<<"${results[$proxy.rps]}" | grep . | spread)" \
       "$(tr ' ' '\n' <<<"${results[$proxy.p50]}" | grep . | spread)" \
       "$(tr ' ' '\n' <<<"${results[$proxy.p99]}" | grep . | spread)" \
-      "$(tr ' ' '\n' <<<"${results[$proxy.cpu]}" | grep . | spread)"
+      "$(tr ' ' '\n' <<<"${results[$proxy.cpu]}" | grep . | spread)" \
+      "$(tr ' ' '\n' <<<"${results[$proxy.client]}" | grep . | spread)"
   done
   for proxy in nginx haproxy; do
     printf '  gateway/%s req/s per round: %s\n' "$proxy" "$(paste -d' ' \
@@ -183,7 +188,7 @@ compare() {
       awk '{printf "%.2f\n", $1 / $2}' | spread)"
   done
 }
-printf '%-22s %5s %-8s %10s %9s %9s %9s\n' case conns via requests/s p50 p99 cpu/req
+printf '%-22s %5s %-8s %10s %9s %9s %9s %9s\n' case conns via requests/s p50 p99 cpu/req client
 if [[ $cases == *keepalive* ]]; then
   for path in processes nfvs/1; do
     for c in 16 64; do
